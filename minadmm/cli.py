@@ -1,0 +1,153 @@
+"""Command line: ``minadmm train``, ``minadmm evaluate``, ``minadmm prune`` (also ``python -m minadmm``).
+
+Bad arguments and bad input files end in a one-line ``minadmm: error: ...`` and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class CLIError(Exception):
+    pass
+
+
+def _positive_int(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{s!r} must be >= 1")
+    return v
+
+
+def _positive_float(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"{s!r} must be > 0")
+    return v
+
+
+def _data_args(p):
+    p.add_argument("--data", default=None,
+                   help="MNIST directory (default: $MINADMM_DATA, else ~/.cache/minadmm/mnist)")
+    p.add_argument("--no-download", action="store_true", help="never try to download MNIST")
+
+
+def _load_data(args):
+    from .data import load_mnist
+    return load_mnist(args.data, download=not args.no_download)
+
+
+def layer_stats(model):
+    """Per prunable layer: weights, non-zero weights, kept %. Returns a list of dicts."""
+    rows = []
+    for name in model.weight_names():
+        W = model[name].params["W"]
+        nz = int(np.count_nonzero(W))
+        rows.append({"layer": name, "weights": int(W.size), "nonzero": nz, "kept_pct": 100.0 * nz / W.size})
+    return rows
+
+
+def cmd_train(args):
+    from .model import build
+    from .train import TrainConfig, fit
+    out = Path(args.out)
+    if (out / "model.npz").exists() and not (args.resume or args.overwrite):
+        raise CLIError(f"{out} already holds a trained model; use --resume to continue it, "
+                       f"--overwrite to start again, or another --out")
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      optimizer=args.optimizer, weight_decay=args.weight_decay, keep=args.keep, seed=args.seed)
+    model = build(args.model, seed=args.seed)
+    data = _load_data(args)
+    t0 = time.perf_counter()
+    history = fit(model, data, cfg, out_dir=out, resume=args.resume)
+    wall = time.perf_counter() - t0
+    summary = {"model": args.model, "epochs": cfg.epochs, "test_acc": history[-1]["test_acc"],
+               "wall_seconds": wall, "params": model.n_params(), "command": " ".join(sys.argv)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"saved {out / 'model.npz'}: test accuracy {summary['test_acc']:.4f} after {cfg.epochs} epochs, "
+          f"{wall:.0f} s")
+    return 0
+
+
+def cmd_evaluate(args):
+    from .model import load_model
+    model = load_model(args.model)
+    _, _, Xt, yt = _load_data(args)
+    t0 = time.perf_counter()
+    acc = model.accuracy(Xt, yt)
+    seconds = time.perf_counter() - t0
+    stats = layer_stats(model)
+    total = sum(r["weights"] for r in stats)
+    nz = sum(r["nonzero"] for r in stats)
+    result = {"model": str(args.model), "arch": model.arch, "test_acc": acc, "params": model.n_params(),
+              "weights": total, "nonzero_weights": nz, "compression": total / max(nz, 1),
+              "layers": stats, "eval_seconds": seconds}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print(f"{args.model} ({model.arch}): test accuracy {acc:.4f} on {len(yt)} MNIST test images")
+    print(f"parameters {model.n_params():,}; weights {total:,}, non-zero {nz:,} "
+          f"({total / max(nz, 1):.1f}x compression)")
+    print(f"{'layer':<8}{'weights':>10}{'non-zero':>10}{'kept %':>9}")
+    for r in stats:
+        print(f"{r['layer']:<8}{r['weights']:>10,}{r['nonzero']:>10,}{r['kept_pct']:>9.2f}")
+    return 0
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="minadmm", description="ADMM weight pruning of neural networks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a dense model on MNIST")
+    t.add_argument("--model", default="lenet5", choices=["lenet5", "lenet300_100"])
+    t.add_argument("--epochs", type=_positive_int, default=17)
+    t.add_argument("--batch-size", type=_positive_int, default=50)
+    t.add_argument("--lr", type=_positive_float, default=1e-3)
+    t.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    t.add_argument("--weight-decay", type=float, default=5e-5, help="L2 coefficient on weights")
+    t.add_argument("--keep", type=float, default=0.5, help="dropout keep probability")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", required=True, help="run directory")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    t.add_argument("--overwrite", action="store_true", help="start again in an OUT that holds a model")
+    _data_args(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="test accuracy and per-layer non-zeros of a model file")
+    e.add_argument("model", help="a .npz model file")
+    e.add_argument("--json", action="store_true", help="print JSON")
+    _data_args(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    try:
+        from .prune_cli import add_prune_parser
+        add_prune_parser(sub)
+    except ImportError:
+        pass
+    return p
+
+
+def main(argv=None):
+    from .data import MNISTError
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CLIError, ValueError, FileNotFoundError, MNISTError) as e:
+        print(f"minadmm: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("minadmm: interrupted; the last checkpoint in the run directory is kept "
+              "(continue with --resume)", file=sys.stderr)
+        return 130

@@ -1,0 +1,184 @@
+"""Layers with explicit forward and backward, and the softmax cross-entropy loss.
+
+A layer keeps in ``forward`` exactly what ``backward`` needs. ``backward(dout)`` returns dx and stores the
+parameter gradients in ``self.grads`` under the keys of ``self.params`` ("W", "b"). Parameters keep the
+dtype they were created with (float32 for training, float64 for gradient checks).
+
+Layouts: images are (N, C, H, W); conv weights (F, C, kh, kw); dense weights (in, out).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+
+
+class Layer:
+    """Base class: no parameters, identity in eval mode, ``training`` flag set by the model."""
+
+    params: dict
+    grads: dict
+
+    def __init__(self):
+        self.params, self.grads = {}, {}
+        self.training = True
+        self.input_grad = True  # the model turns this off for the first layer: its dx is never used
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Dense(Layer):
+    """y = x W + b.  x (N, in), W (in, out), b (out,) -> y (N, out)."""
+
+    def __init__(self, n_in, n_out, rng=None, dtype=np.float32):
+        super().__init__()
+        rng = np.random.default_rng(rng)
+        std = np.sqrt(2.0 / n_in)  # He initialisation
+        self.params = {"W": (rng.standard_normal((n_in, n_out)) * std).astype(dtype),
+                       "b": np.zeros(n_out, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dout):
+        self.grads["W"][...] = self.x.T @ dout
+        self.grads["b"][...] = dout.sum(axis=0)
+        return dout @ self.params["W"].T if self.input_grad else None
+
+    def __repr__(self):
+        return f"Dense({self.params['W'].shape[0]}, {self.params['W'].shape[1]})"
+
+
+class Conv2D(Layer):
+    """Stride-1 convolution by im2col + GEMM.
+
+    x (N, C, H, W), W (F, C, kh, kw), b (F,) -> y (N, F, Ho, Wo);
+    padding "valid" (p = 0) or "same" (p = (k - 1) / 2, odd square kernels).
+    y[n, f, i, j] = b[f] + sum_{c, u, v} W[f, c, u, v] xp[n, c, i + u, j + v]  (``reference.conv2d_forward``).
+    """
+
+    def __init__(self, c_in, c_out, kernel_size, padding="valid", rng=None, dtype=np.float32):
+        super().__init__()
+        if padding not in ("valid", "same"):
+            raise ValueError(f"padding={padding!r}: expected 'valid' or 'same'")
+        if padding == "same" and kernel_size % 2 == 0:
+            raise ValueError(f"padding='same' needs an odd kernel_size, got {kernel_size}")
+        self.padding = padding
+        self.pad = 0 if padding == "valid" else (kernel_size - 1) // 2
+        rng = np.random.default_rng(rng)
+        fan_in = c_in * kernel_size * kernel_size
+        shape = (c_out, c_in, kernel_size, kernel_size)
+        self.params = {"W": (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype),
+                       "b": np.zeros(c_out, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.cols = self.dcols = None
+
+    def forward(self, x):
+        F, C, kh, kw = self.params["W"].shape
+        N, _, H, W = x.shape
+        Ho, Wo = H + 2 * self.pad - kh + 1, W + 2 * self.pad - kw + 1
+        self.x_shape = x.shape
+        # Work channels-last: x.transpose is free when x is an NCHW view of NHWC memory (as layers return).
+        # self.cols is a private workspace, reused from step to step.
+        self.cols = kernels.im2col(x.transpose(0, 2, 3, 1), kh, kw, self.pad, out=self.cols)  # (N*Ho*Wo, kh*kw*C)
+        Wmat = self.params["W"].transpose(2, 3, 1, 0).reshape(-1, F)  # (kh*kw*C, F)
+        y = self.cols @ Wmat  # (N*Ho*Wo, F)
+        y += self.params["b"]
+        return y.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo) view, no copy
+
+    def backward(self, dout):
+        F, C, kh, kw = self.params["W"].shape
+        N, _, H, W = self.x_shape
+        dy = dout.transpose(0, 2, 3, 1).reshape(-1, F)  # (N*Ho*Wo, F); free when dout is NHWC memory
+        dWmat = self.cols.T @ dy  # (kh*kw*C, F)
+        self.grads["W"][...] = dWmat.reshape(kh, kw, C, F).transpose(3, 2, 0, 1)
+        self.grads["b"][...] = dy.sum(axis=0)
+        if not self.input_grad:
+            return None
+        if self.dcols is None or self.dcols.shape != self.cols.shape:
+            self.dcols = np.empty_like(self.cols)  # private workspace, reused
+        np.matmul(dy, self.params["W"].transpose(2, 3, 1, 0).reshape(-1, F).T, out=self.dcols)  # (N*Ho*Wo, kh*kw*C)
+        dcols = self.dcols
+        dx = kernels.col2im(dcols, (N, H, W, C), kh, kw, self.pad)  # (N, H, W, C)
+        return dx.transpose(0, 3, 1, 2)  # (N, C, H, W) view
+
+    def __repr__(self):
+        F, C, k, _ = self.params["W"].shape
+        return f"Conv2D({C}, {F}, {k}, padding={self.padding!r})"
+
+
+class MaxPool2D(Layer):
+    """2x2 max pooling, stride 2.  x (N, C, H, W) -> (N, C, H//2, W//2); ties go to the first position."""
+
+    def forward(self, x):
+        self.x = x  # kept for its shape and memory layout, which dx copies
+        out, self.arg = kernels.maxpool2x2_forward(x)
+        return out
+
+    def backward(self, dout):
+        return kernels.maxpool2x2_backward(dout, self.arg, self.x.shape, like=self.x)
+
+
+class ReLU(Layer):
+    """y = max(x, 0); dx = dout where x > 0. Any shape."""
+
+    def forward(self, x):
+        self.positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        return dout * self.positive
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training y = x * m / keep with m ~ Bernoulli(keep); identity in eval mode."""
+
+    def __init__(self, keep=0.5, rng=None):
+        super().__init__()
+        if not 0.0 < keep <= 1.0:
+            raise ValueError(f"Dropout keep={keep}: expected a probability in (0, 1]")
+        self.keep = keep
+        self.rng = np.random.default_rng(rng)
+
+    def forward(self, x):
+        if not self.training or self.keep == 1.0:
+            self.scale = None
+            return x
+        self.scale = (self.rng.random(x.shape, dtype=np.float32) < self.keep).astype(x.dtype) / x.dtype.type(self.keep)
+        return x * self.scale
+
+    def backward(self, dout):
+        return dout if self.scale is None else dout * self.scale
+
+    def __repr__(self):
+        return f"Dropout(keep={self.keep})"
+
+
+class Flatten(Layer):
+    """(N, C, H, W) -> (N, C*H*W) in (C, H, W) order."""
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        return dout.reshape(self.x_shape)
+
+
+def softmax_cross_entropy(logits, y):
+    """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
+
+    logits (N, K), y (N,) int -> (loss: float, dlogits (N, K)), with
+    loss = -1/N sum_n log softmax(logits)[n, y_n] and dlogits = (softmax(logits) - onehot(y)) / N.
+    """
+    N = logits.shape[0]
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    loss = -logp[np.arange(N), y].mean()
+    dlogits = np.exp(logp)
+    dlogits[np.arange(N), y] -= 1
+    dlogits /= N
+    return float(loss), dlogits

@@ -1,0 +1,179 @@
+"""Sequential model with named layers, the model zoo and the ``.npz`` model file format.
+
+Parameters and gradients are exposed as flat dicts keyed ``"<layer>.<param>"`` (``"conv1.W"``, ``"fc2.b"``),
+the same keys as in a model file.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+
+FORMAT_VERSION = 1
+
+
+class Sequential:
+    """Layers applied in order. ``layers`` is a list of (name, layer) pairs; ``arch`` names the zoo entry."""
+
+    def __init__(self, layers, arch=None):
+        names = [n for n, _ in layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer names must be unique, got {names}")
+        self.layers = list(layers)
+        self.arch = arch
+        if self.layers:
+            self.layers[0][1].input_grad = False
+
+    @property
+    def params(self):
+        """{"layer.key": array} for every parameter (the arrays themselves, not copies)."""
+        return {f"{n}.{k}": v for n, layer in self.layers for k, v in layer.params.items()}
+
+    @property
+    def grads(self):
+        """{"layer.key": array} gradients from the last ``backward``, same keys as ``params``."""
+        return {f"{n}.{k}": v for n, layer in self.layers for k, v in layer.grads.items()}
+
+    def weight_names(self):
+        """Names of the layers that own a weight matrix/tensor "W" (the prunable layers), in order."""
+        return [n for n, layer in self.layers if "W" in layer.params]
+
+    def __getitem__(self, name):
+        for n, layer in self.layers:
+            if n == name:
+                return layer
+        raise KeyError(f"no layer {name!r}; layers are {[n for n, _ in self.layers]}")
+
+    def train(self):
+        for _, layer in self.layers:
+            layer.training = True
+        return self
+
+    def eval(self):
+        for _, layer in self.layers:
+            layer.training = False
+        return self
+
+    def set_dropout(self, keep):
+        """Set the keep probability of every Dropout layer (1.0 turns dropout off)."""
+        for _, layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.keep = keep
+
+    def forward(self, x):
+        for _, layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for _, layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def predict(self, X, batch_size=1000):
+        """Class predictions (N,) in eval mode, computed in batches; the previous mode is restored."""
+        modes = [layer.training for _, layer in self.layers]
+        self.eval()
+        out = np.concatenate([self.forward(X[i:i + batch_size]).argmax(axis=1)
+                              for i in range(0, len(X), batch_size)])
+        for (_, layer), mode in zip(self.layers, modes):
+            layer.training = mode
+        return out
+
+    def accuracy(self, X, y, batch_size=1000):
+        return float((self.predict(X, batch_size) == y).mean())
+
+    def n_params(self):
+        return int(sum(v.size for v in self.params.values()))
+
+    def __repr__(self):
+        inner = "\n".join(f"  ({n}): {layer!r}" for n, layer in self.layers)
+        return f"Sequential[{self.arch}](\n{inner}\n)"
+
+
+def lenet5(seed=0, keep=0.5, dtype=np.float32):
+    """The LeNet-5 of the paper's recipe (the authors' TensorFlow code), 431,080 parameters.
+
+    conv1 20@5x5 valid -> pool -> conv2 50@5x5 valid -> pool -> flatten (C, H, W) -> fc1 800->500 -> ReLU
+    -> dropout(keep) -> fc2 500->10. No ReLU after the convolutions, as in the recipe.
+    Input (N, 1, 28, 28) -> logits (N, 10).
+    """
+    ss = np.random.SeedSequence(seed).spawn(5)
+    return Sequential([
+        ("conv1", Conv2D(1, 20, 5, rng=ss[0], dtype=dtype)),
+        ("pool1", MaxPool2D()),
+        ("conv2", Conv2D(20, 50, 5, rng=ss[1], dtype=dtype)),
+        ("pool2", MaxPool2D()),
+        ("flatten", Flatten()),
+        ("fc1", Dense(800, 500, rng=ss[2], dtype=dtype)),
+        ("relu1", ReLU()),
+        ("drop1", Dropout(keep, rng=ss[3])),
+        ("fc2", Dense(500, 10, rng=ss[4], dtype=dtype)),
+    ], arch="lenet5")
+
+
+def lenet300_100(seed=0, keep=1.0, dtype=np.float32):
+    """LeNet-300-100: flatten -> fc1 784->300 -> ReLU -> fc2 300->100 -> ReLU -> fc3 100->10 (266,610 params)."""
+    ss = np.random.SeedSequence(seed).spawn(4)
+    return Sequential([
+        ("flatten", Flatten()),
+        ("fc1", Dense(784, 300, rng=ss[0], dtype=dtype)),
+        ("relu1", ReLU()),
+        ("drop1", Dropout(keep, rng=ss[3])),
+        ("fc2", Dense(300, 100, rng=ss[1], dtype=dtype)),
+        ("relu2", ReLU()),
+        ("fc3", Dense(100, 10, rng=ss[2], dtype=dtype)),
+    ], arch="lenet300_100")
+
+
+ZOO = {"lenet5": lenet5, "lenet300_100": lenet300_100}
+
+
+def build(arch, **kwargs):
+    if arch not in ZOO:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ZOO)}")
+    return ZOO[arch](**kwargs)
+
+
+def save_model(path, model):
+    """Write ``model`` to ``path`` (.npz): one array per parameter named "<layer>.W" / "<layer>.b",
+    plus "__arch__" (architecture name) and "__format__" (format version). Written to a temporary
+    file first and renamed, so an interrupted save never leaves a half-written model."""
+    import os
+    path = str(path)
+    tmp = path + ".tmp.npz"
+    arrays = {k: np.asarray(v) for k, v in model.params.items()}
+    np.savez(tmp, __arch__=np.array(model.arch), __format__=np.array(FORMAT_VERSION), **arrays)
+    os.replace(tmp, path)
+
+
+def load_model(path, arch=None, **kwargs):
+    """Read a model written by ``save_model``. ``arch``, if given, must match the file's architecture.
+
+    Raises FileNotFoundError for a missing file and ValueError naming the problem for a file of another
+    architecture, a missing or extra parameter, or a parameter of the wrong shape.
+    """
+    import os
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"model file {path} does not exist")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise ValueError(f"{path} is not a minadmm model file (.npz): {e}") from e
+    with data:
+        if "__arch__" not in data:
+            raise ValueError(f"{path} has no '__arch__' entry: not a minadmm model file")
+        file_arch = str(data["__arch__"])
+        if arch is not None and file_arch != arch:
+            raise ValueError(f"{path} holds a {file_arch!r} model, expected {arch!r}")
+        model = build(file_arch, **kwargs)
+        params = model.params
+        keys = {k for k in data.files if not k.startswith("__")}
+        if keys != set(params):
+            raise ValueError(f"{path}: parameters {sorted(keys)} do not match {file_arch!r}, "
+                             f"which has {sorted(params)}")
+        for k, v in params.items():
+            if data[k].shape != v.shape:
+                raise ValueError(f"{path}: {k} has shape {data[k].shape}, {file_arch!r} expects {v.shape}")
+            v[...] = data[k]
+    return model

@@ -1,0 +1,23 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="minadmm",
+    version="0.1.0",
+    description="ADMM weight pruning of neural networks (Zhang et al., ECCV 2018) from scratch in NumPy + numba",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["minadmm", "minadmm.*"]),
+    package_data={"minadmm": ["presets/*.json"]},
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.24",
+        "numba>=0.58",
+        "matplotlib>=3.6",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6"],
+        "bench": ["threadpoolctl>=3"],
+    },
+    entry_points={"console_scripts": ["minadmm=minadmm.cli:main"]},
+)
