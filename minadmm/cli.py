@@ -105,6 +105,74 @@ def cmd_evaluate(args):
     return 0
 
 
+def cmd_prune(args):
+    from .model import build
+    from .pipeline import prepare_run_dir, prune_run, quick_config
+    from .prune import PruneConfig
+    from .targets import parse_keep, preset
+    if not args.resume:
+        if (args.preset is None) == (args.keep is None):
+            raise CLIError("give exactly one of --preset NAME or --keep LAYER=COUNT,... (e.g. --preset lenet5-71x)")
+        if args.preset:
+            arch, keep = preset(args.preset)
+            if args.model and args.model != arch:
+                raise CLIError(f"--preset {args.preset} is for {arch}, not --model {args.model}")
+        else:
+            arch = args.model or "lenet5"
+            keep = parse_keep(args.keep, build(arch))
+        cfg = PruneConfig(admm_iters=args.admm_iters, w_epochs=args.w_epochs, rho0=args.rho,
+                          rho_growth=args.rho_growth, rho_max=max(args.rho_max, args.rho),
+                          rescale_U=not args.no_rescale_u, lr=args.lr, batch_size=args.batch_size,
+                          retrain_epochs=args.retrain_epochs, retrain_lr=args.retrain_lr,
+                          retrain_lr_decay=args.retrain_lr_decay, eps_abs=args.eps_abs, eps_rel=args.eps_rel,
+                          early_stop=args.early_stop, seed=args.seed)
+        if args.quick:
+            cfg = quick_config(cfg)
+        if args.dense is not None:
+            from .model import load_model
+            load_model(args.dense, arch=arch)  # wrong file or architecture: fail before any work
+    else:
+        arch = keep = cfg = None
+    out = prepare_run_dir(args.out, args.resume, args.overwrite)
+    data = _load_data(args)
+    t0 = time.perf_counter()
+    report = prune_run(out, arch, keep, cfg, dense_path=args.dense, data=data, quick=args.quick,
+                       resume=args.resume, baseline=not args.no_baseline, command=" ".join(["minadmm"] + sys.argv[1:]))
+    print(f"report: {out / 'report.md'}  ({time.perf_counter() - t0:.0f} s)")
+    return 0 if report else 1
+
+
+def add_prune_parser(sub):
+    d = __import__("minadmm.prune", fromlist=["PruneConfig"]).PruneConfig()
+    p = sub.add_parser("prune", help="ADMM pruning, hard pruning, masked retraining, report")
+    p.add_argument("--preset", help="named targets, e.g. lenet5-71x (the paper's 100/2000/3600/350)")
+    p.add_argument("--keep", help="per-layer targets: counts (fc1=3600) or ratios (fc1=0.009), comma-separated")
+    p.add_argument("--model", default=None, choices=["lenet5", "lenet300_100"], help="architecture (with --keep)")
+    p.add_argument("--from", dest="dense", default=None, help="dense model .npz (default: pretrain one first)")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--quick", action="store_true", help="tiny demo: 6,000 images, 3 ADMM iterations, 1 retrain epoch")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace a run in --out")
+    p.add_argument("--no-baseline", action="store_true", help="skip the magnitude-pruning baseline")
+    p.add_argument("--admm-iters", type=_positive_int, default=d.admm_iters)
+    p.add_argument("--w-epochs", type=_positive_int, default=d.w_epochs, help="W-step epochs per ADMM iteration")
+    p.add_argument("--rho", type=_positive_float, default=d.rho0, help="initial rho")
+    p.add_argument("--rho-growth", type=float, default=d.rho_growth, help="rho multiplier per iteration (>= 1)")
+    p.add_argument("--rho-max", type=_positive_float, default=d.rho_max)
+    p.add_argument("--no-rescale-u", action="store_true", help="do not rescale U when rho changes (authors' code)")
+    p.add_argument("--lr", type=_positive_float, default=d.lr, help="W-step Adam learning rate")
+    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
+    p.add_argument("--retrain-epochs", type=int, default=d.retrain_epochs)
+    p.add_argument("--retrain-lr", type=_positive_float, default=d.retrain_lr)
+    p.add_argument("--retrain-lr-decay", type=_positive_float, default=d.retrain_lr_decay)
+    p.add_argument("--eps-abs", type=float, default=d.eps_abs)
+    p.add_argument("--eps-rel", type=float, default=d.eps_rel)
+    p.add_argument("--early-stop", action="store_true", help="stop ADMM when every layer meets eps_pri, eps_dual")
+    p.add_argument("--seed", type=int, default=d.seed)
+    _data_args(p)
+    p.set_defaults(func=cmd_prune)
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="minadmm", description="ADMM weight pruning of neural networks")
     sub = p.add_subparsers(dest="command", required=True)
@@ -130,11 +198,7 @@ def build_parser():
     _data_args(e)
     e.set_defaults(func=cmd_evaluate)
 
-    try:
-        from .prune_cli import add_prune_parser
-        add_prune_parser(sub)
-    except ImportError:
-        pass
+    add_prune_parser(sub)
     return p
 
 

@@ -1,0 +1,85 @@
+"""Figures made from saved histories (never from console text). Matplotlib with the Agg backend."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _by_layer(rows):
+    layers = list(dict.fromkeys(r["layer"] for r in rows))
+    return {n: [r for r in rows if r["layer"] == n] for n in layers}
+
+
+def plot_residuals(admm_rows, path, title="ADMM residuals"):
+    """Primal r = ||W - Z|| and dual s = rho ||Z - Z_prev|| per layer and iteration, log axis, with Boyd's
+    eps_pri / eps_dual as dashed lines. One panel per layer."""
+    per = _by_layer(admm_rows)
+    fig, axes = plt.subplots(1, len(per), figsize=(3.6 * len(per), 3.2), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], per.items()):
+        k = [r["k"] for r in rows]
+        ax.semilogy(k, [r["r"] for r in rows], "o-", color="C0", label="primal r")
+        ax.semilogy(k, [r["eps_pri"] for r in rows], "--", color="C0", alpha=0.6, label="eps_pri")
+        s = [(kk, r["s"]) for kk, r in zip(k, rows) if r["s"] > 0]
+        if s:
+            ax.semilogy(*zip(*s), "s-", color="C1", label="dual s")
+        ax.semilogy(k, [r["eps_dual"] for r in rows], "--", color="C1", alpha=0.6, label="eps_dual")
+        ax.set_title(name)
+        ax.set_xlabel("ADMM iteration k")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_accuracy(admm_rows, retrain_rows, path, dense_acc=None, baseline_rows=None):
+    """Test accuracy across ADMM iterations (of W, before hard pruning), then across masked retraining
+    epochs (of the pruned model); the magnitude baseline's retraining beside it if given."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    ks = sorted({r["k"] for r in admm_rows})
+    acc = {r["k"]: r["test_acc"] for r in admm_rows}
+    ax.plot(ks, [100 * acc[k] for k in ks], "o-", label="ADMM: W (dense) after W-step")
+    n = len(ks)
+    if retrain_rows:
+        ax.plot([n + r["epoch"] for r in retrain_rows], [100 * r["test_acc"] for r in retrain_rows], "s-",
+                label="ADMM: pruned, masked retraining")
+    if baseline_rows:
+        ax.plot([n + r["epoch"] for r in baseline_rows], [100 * r["test_acc"] for r in baseline_rows], "^-",
+                label="magnitude pruning, same retraining")
+    if dense_acc is not None:
+        ax.axhline(100 * dense_acc, color="gray", ls="--", label=f"dense {100 * dense_acc:.2f}%")
+    ax.set_xlabel("ADMM iteration, then retraining epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_sparsity(layers, path):
+    """Kept % per layer: ours against the paper's (``layers``: rows of the report with kept_pct and
+    paper_kept_pct)."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    names = [r["layer"] for r in layers]
+    x = range(len(names))
+    ax.bar([i - 0.2 for i in x], [r["kept_pct"] for r in layers], 0.4, label="minadmm")
+    paper = [r.get("paper_kept_pct") for r in layers]
+    if all(p is not None for p in paper):
+        ax.bar([i + 0.2 for i in x], paper, 0.4, label="paper")
+    ax.set_xticks(list(x), names)
+    ax.set_yscale("log")
+    ax.set_ylabel("weights kept (%)")
+    ax.legend()
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,72 @@
+"""The pruning report (JSON and Markdown): per layer weights, kept, kept %, the paper's figure beside ours,
+total compression, accuracies and wall times."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .targets import PAPER_LENET5
+
+
+def layer_rows(model, keep):
+    rows = []
+    for name in model.weight_names():
+        W = model[name].params["W"]
+        nz = int(np.count_nonzero(W))
+        row = {"layer": name, "weights": int(W.size), "kept": nz, "target": keep.get(name, int(W.size)),
+               "kept_pct": 100.0 * nz / W.size}
+        if model.arch == "lenet5" and name in PAPER_LENET5:
+            row["paper_kept"] = PAPER_LENET5[name][1]
+            row["paper_kept_pct"] = 100.0 * PAPER_LENET5[name][1] / PAPER_LENET5[name][0]
+        rows.append(row)
+    return rows
+
+
+def build_report(model, keep, accuracies, seconds, config, command, baseline_acc=None):
+    layers = layer_rows(model, keep)
+    total = sum(r["weights"] for r in layers)
+    kept = sum(r["kept"] for r in layers)
+    report = {"arch": model.arch, "layers": layers, "weights": total, "kept": kept,
+              "compression": total / max(kept, 1), "params": model.n_params(),
+              "nonzero_params": kept + sum(v.size for k, v in model.params.items() if not k.endswith(".W")),
+              "accuracy": accuracies, "baseline_magnitude_acc": baseline_acc,
+              "seconds": seconds, "config": config, "command": command}
+    report["compression_with_biases"] = report["params"] / max(report["nonzero_params"], 1)
+    if model.arch == "lenet5":
+        report["paper"] = {"kept": 6050, "compression": 71.2, "test_acc": 0.992}
+    return report
+
+
+def to_markdown(report):
+    acc = report["accuracy"]
+    lines = [f"# ADMM pruning report: {report['arch']}", "",
+             f"Command: `{report['command']}`", "",
+             "| layer | weights | kept | kept % | paper kept | paper kept % |", "|---|---:|---:|---:|---:|---:|"]
+    for r in report["layers"]:
+        paper = f"{r['paper_kept']:,} | {r['paper_kept_pct']:.2f}%" if "paper_kept" in r else "- | -"
+        lines.append(f"| {r['layer']} | {r['weights']:,} | {r['kept']:,} | {r['kept_pct']:.2f}% | {paper} |")
+    lines.append(f"| **total** | {report['weights']:,} | {report['kept']:,} | "
+                 f"{100 * report['kept'] / report['weights']:.2f}% | "
+                 + ("6,050 | 1.41% |" if report["arch"] == "lenet5" else "- | - |"))
+    paper_c = f" (paper: {report['paper']['compression']}x)" if "paper" in report else ""
+    lines += ["", f"Compression (weights): **{report['compression']:.1f}x**{paper_c}",
+              f"Compression counting biases as unpruned parameters: {report['compression_with_biases']:.1f}x", "",
+              "| test accuracy | value |", "|---|---:|"]
+    for k, v in acc.items():
+        lines.append(f"| {k.replace('_', ' ')} | {100 * v:.2f}% |")
+    if report.get("baseline_magnitude_acc") is not None:
+        lines.append(f"| magnitude pruning, same targets and retraining | {100 * report['baseline_magnitude_acc']:.2f}% |")
+    if "paper" in report:
+        lines.append(f"| paper (ADMM, after retraining) | {100 * report['paper']['test_acc']:.1f}% |")
+    lines += ["", "| stage | seconds |", "|---|---:|"]
+    lines += [f"| {k} | {v:.0f} |" for k, v in report["seconds"].items()]
+    lines += ["", "Configuration:", "", "```json", json.dumps(report["config"], indent=1), "```", ""]
+    return "\n".join(lines)
+
+
+def write_report(report, out_dir):
+    out_dir = Path(out_dir)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1))
+    (out_dir / "report.md").write_text(to_markdown(report))

@@ -1,0 +1,20 @@
+"""Shared fixtures. Tests that need real MNIST fail (never skip) when it cannot be found: point
+MINADMM_DATA at a directory that holds it (CI uses ../shared/data/mnist)."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from minadmm.data import load_mnist
+    return load_mnist(download=False)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

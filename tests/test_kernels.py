@@ -1,0 +1,72 @@
+"""Every fast kernel against its slow NumPy twin (minadmm.reference) on random shapes."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minadmm import kernels
+from minadmm import reference as R
+
+shapes = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(5, 11), st.integers(5, 11),
+                   st.integers(1, 5), st.integers(1, 5), st.integers(0, 2))
+
+
+@settings(max_examples=30, deadline=None)
+@given(shapes, st.sampled_from([np.float32, np.float64]))
+def test_im2col_col2im_match_twin(shape, dtype):
+    N, C, H, W, kh, kw, pad = shape
+    x = np.random.default_rng(0).standard_normal((N, H, W, C)).astype(dtype)
+    cols = kernels.im2col(x, kh, kw, pad)
+    np.testing.assert_array_equal(cols, R.im2col(x, kh, kw, pad))
+    np.testing.assert_allclose(kernels.col2im(cols, x.shape, kh, kw, pad), R.col2im(cols, x.shape, kh, kw, pad),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_col2im_is_adjoint_of_im2col(rng):
+    x = rng.standard_normal((2, 7, 6, 3))
+    c = rng.standard_normal(kernels.im2col(x, 3, 3, 1).shape)
+    # <im2col(x), c> == <x, col2im(c)>
+    assert np.sum(kernels.im2col(x, 3, 3, 1) * c) == pytest.approx(np.sum(x * kernels.col2im(c, x.shape, 3, 3, 1)))
+
+
+def test_im2col_strided_input_and_workspace(rng):
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)  # NCHW; its NHWC view is strided
+    out = np.empty((2 * 16, 25 * 3), np.float32)
+    cols = kernels.im2col(x.transpose(0, 2, 3, 1), 5, 5, 0, out=out)
+    assert cols is out
+    np.testing.assert_array_equal(cols, R.im2col(x.transpose(0, 2, 3, 1), 5, 5, 0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(2, 9), st.integers(2, 9), st.booleans())
+def test_maxpool_matches_twin(N, C, H, W, strided):
+    rng = np.random.default_rng(N * 100 + C * 10 + H)
+    x = rng.integers(-3, 3, size=(N, C, H, W)).astype(np.float32)  # small integers: many ties
+    if strided:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    out, arg = kernels.maxpool2x2_forward(x)
+    rout, rarg = R.maxpool2x2_forward(x)
+    np.testing.assert_array_equal(out, rout)
+    np.testing.assert_array_equal(arg, rarg)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    np.testing.assert_array_equal(kernels.maxpool2x2_backward(dout, arg, x.shape, like=x),
+                                  R.maxpool2x2_backward(dout, rarg, x.shape))
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_matches_twin(masked, dtype, rng):
+    shape = (7, 5)
+    w1 = rng.standard_normal(shape).astype(dtype)
+    mask = (rng.random(shape) > 0.5).astype(dtype) if masked else None
+    w2, m1, v1 = w1.copy(), np.zeros_like(w1), np.zeros_like(w1)
+    m2, v2 = m1.copy(), v1.copy()
+    for t in range(1, 6):
+        g = rng.standard_normal(shape).astype(dtype)
+        kernels.adam_update(w1, g, m1, v1, mask, 1e-2, 0.9, 0.999, 1e-8, t)
+        R.adam_update(w2, g, m2, v2, mask, 1e-2, 0.9, 0.999, 1e-8, t)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(w1, w2, rtol=tol, atol=tol)
+    np.testing.assert_allclose(m1, m2, rtol=tol, atol=tol)
+    if masked:
+        assert np.all(w1[mask == 0] == 0) and np.all(m1[mask == 0] == 0)

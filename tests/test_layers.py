@@ -1,0 +1,141 @@
+"""Layers and loss against central finite differences in float64, and against the direct-sum twins.
+
+Gradient check: relative error max|a - n| / max(|a| + |n|, 1e-8) between the analytic gradient a and the
+central difference n = (f(x + h) - f(x - h)) / 2h with h = 1e-6; expected below 1e-6 in float64
+(CS231n's rule of thumb: < 1e-7 is right for smooth functions; max pooling and ReLU kinks are avoided by
+using inputs without near-ties).
+"""
+import numpy as np
+import pytest
+
+from minadmm import reference as R
+from minadmm.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, softmax_cross_entropy
+from minadmm.model import lenet5, lenet300_100
+
+TOL = 1e-6
+
+
+def rel_error(a, n):
+    return np.max(np.abs(a - n)) / max(np.max(np.abs(a) + np.abs(n)), 1e-8)
+
+
+def numeric_grad(f, x, h=1e-6):
+    g = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        fp = f()
+        x[i] = old - h
+        fm = f()
+        x[i] = old
+        g[i] = (fp - fm) / (2 * h)
+    return g
+
+
+def check_layer(layer, x, rng):
+    """Check dx and every parameter gradient of ``layer`` for the scalar loss sum(forward(x) * w)."""
+    w = rng.standard_normal(layer.forward(x).shape)
+    loss = lambda: float(np.sum(layer.forward(x) * w))  # noqa: E731
+    layer.forward(x)
+    dx = layer.backward(w)
+    assert rel_error(dx, numeric_grad(loss, x)) < TOL
+    for k, p in layer.params.items():
+        layer.forward(x)
+        layer.backward(w)
+        analytic = layer.grads[k].copy()
+        assert rel_error(analytic, numeric_grad(loss, p)) < TOL, k
+
+
+def test_dense_grad(rng):
+    check_layer(Dense(6, 4, rng=0, dtype=np.float64), rng.standard_normal((3, 6)), rng)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_conv_grad(padding, rng):
+    layer = Conv2D(2, 3, 3, padding=padding, rng=0, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(3)
+    check_layer(layer, rng.standard_normal((2, 2, 6, 5)), rng)
+
+
+@pytest.mark.parametrize("padding,pad", [("valid", 0), ("same", 2)])
+def test_conv_matches_direct_sum_twin(padding, pad, rng):
+    layer = Conv2D(3, 4, 5, padding=padding, rng=1, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(4)
+    x = rng.standard_normal((2, 3, 9, 8))
+    y = layer.forward(x)
+    np.testing.assert_allclose(y, R.conv2d_forward(x, layer.params["W"], layer.params["b"], pad), atol=1e-12)
+    dout = rng.standard_normal(y.shape)
+    dx = layer.backward(dout)
+    rdx, rdW, rdb = R.conv2d_backward(dout, x, layer.params["W"], pad)
+    np.testing.assert_allclose(dx, rdx, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["W"], rdW, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["b"], rdb, atol=1e-12)
+
+
+def test_maxpool_grad(rng):
+    x = rng.permutation(2 * 3 * 6 * 7).reshape(2, 3, 6, 7).astype(np.float64) * 0.1  # distinct: no ties
+    check_layer(MaxPool2D(), x, rng)
+
+
+def test_relu_flatten_grad(rng):
+    x = rng.standard_normal((3, 2, 4, 4))
+    x[np.abs(x) < 1e-3] = 0.5  # stay away from the kink
+    check_layer(ReLU(), x, rng)
+    check_layer(Flatten(), x, rng)
+    assert Flatten().forward(x).shape == (3, 32)
+    np.testing.assert_array_equal(Flatten().forward(x)[1], x[1].ravel())  # (C, H, W) order
+
+
+def test_dropout(rng):
+    layer = Dropout(keep=0.5, rng=0)
+    x = rng.standard_normal((2000, 50))
+    y = layer.forward(x)
+    kept = y != 0
+    assert 0.45 < kept.mean() < 0.55
+    np.testing.assert_allclose(y[kept], 2 * x[kept])  # inverted: scaled by 1/keep
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), (kept * 2.0))
+    layer.training = False
+    np.testing.assert_array_equal(layer.forward(x), x)
+    with pytest.raises(ValueError, match="keep=0"):
+        Dropout(keep=0)
+
+
+def test_softmax_cross_entropy_grad(rng):
+    logits = rng.standard_normal((5, 4))
+    y = rng.integers(0, 4, 5)
+    loss, d = softmax_cross_entropy(logits, y)
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    assert loss == pytest.approx(-np.mean(np.log(p[np.arange(5), y])))
+    assert rel_error(d, numeric_grad(lambda: softmax_cross_entropy(logits, y)[0], logits)) < TOL
+    big, _ = softmax_cross_entropy(np.array([[1000.0, 0.0]]), np.array([1]))  # stable for large logits
+    assert big == pytest.approx(1000.0)
+
+
+def test_lenet5_architecture_and_whole_model_grad(rng):
+    m = lenet5()
+    assert m.n_params() == 431_080
+    assert sum(m.params[f"{n}.W"].size for n in m.weight_names()) == 430_500
+    assert m.params["conv1.W"].shape == (20, 1, 5, 5) and m.params["fc1.W"].shape == (800, 500)
+    assert [n for n, _ in m.layers] == ["conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "relu1", "drop1", "fc2"]
+    assert lenet300_100().n_params() == 266_610
+    # Whole-network gradient check in float64 on a few entries of each parameter.
+    m = lenet5(dtype=np.float64, keep=1.0)
+    x, y = rng.random((2, 1, 28, 28)), np.array([3, 7])
+    loss = lambda: softmax_cross_entropy(m.forward(x), y)[0]  # noqa: E731
+    _, d = softmax_cross_entropy(m.forward(x), y)
+    m.backward(d)
+    grads = {k: g.copy() for k, g in m.grads.items()}
+    for k, p in m.params.items():
+        flat = p.reshape(-1)
+        for i in rng.choice(flat.size, 3, replace=False):
+            old = flat[i]
+            flat[i] = old + 1e-6
+            fp = loss()
+            flat[i] = old - 1e-6
+            fm = loss()
+            flat[i] = old
+            n = (fp - fm) / 2e-6
+            a = grads[k].reshape(-1)[i]
+            assert abs(a - n) <= 1e-6 * max(abs(a) + abs(n), 1e-4), (k, i, a, n)
