@@ -100,13 +100,13 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
         for row in rows:
             history.append({"k": k, **row, "loss": loss, "penalty": penalty, "test_acc": test_acc,
                             "seconds": seconds})
-        log(f"ADMM {k}/{cfg.admm_iters}  loss {loss:.4f}  test {test_acc:.4f}  "
-            + "  ".join(f"{r['layer']}: r={r['r']:.3g} s={r['s']:.3g}" for r in rows) + f"  {seconds:.0f}s")
         if out_dir:
             save_history(history, out_dir, "history_admm")
             save_checkpoint(ckpt, model, opt, arrays=state.arrays(),
                             meta={"k": state.k, "rho": state.rho, "rng": rng.bit_generator.state,
                                   "history": history})
+        log(f"ADMM {k}/{cfg.admm_iters}  loss {loss:.4f}  test {test_acc:.4f}  "
+            + "  ".join(f"{r['layer']}: r={r['r']:.3g} s={r['s']:.3g}" for r in rows) + f"  {seconds:.0f}s")
         if cfg.early_stop and all(r["r"] <= r["eps_pri"] and r["s"] <= r["eps_dual"] for r in rows):
             log(f"ADMM stopped at iteration {k}: every layer meets Boyd's eps_pri and eps_dual")
             break
@@ -148,11 +148,11 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
         test_acc = model.accuracy(Xt, yt)
         history.append({"epoch": epoch, "lr": opt.lr, "loss": loss, "train_acc": train_acc,
                         "test_acc": test_acc, "seconds": time.perf_counter() - t0})
-        log(f"{name} {epoch}/{cfg.retrain_epochs}  loss {loss:.4f}  test {test_acc:.4f}")
         if out_dir:
             save_history(history, out_dir, f"history_{name}")
             save_checkpoint(ckpt, model, opt, meta={"epoch": epoch, "rng": rng.bit_generator.state,
                                                     "history": history})
+        log(f"{name} {epoch}/{cfg.retrain_epochs}  loss {loss:.4f}  test {test_acc:.4f}")
     return history
 
 

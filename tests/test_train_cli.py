@@ -1,0 +1,120 @@
+"""Training determinism and resume, the CLI's error messages, and a quick ADMM run on real MNIST."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minadmm.cli import main
+from minadmm.model import lenet5, load_model, save_model, lenet300_100
+from minadmm.train import TrainConfig, fit
+
+
+def small(mnist, n=600, nt=300):
+    X, y, Xt, yt = mnist
+    return X[:n], y[:n], Xt[:nt], yt[:nt]
+
+
+def test_same_seed_same_result(mnist):
+    cfg = TrainConfig(epochs=1, batch_size=50, seed=7)
+    a, b = lenet5(seed=7), lenet5(seed=7)
+    ha = fit(a, small(mnist), cfg, log=lambda s: None)
+    hb = fit(b, small(mnist), cfg, log=lambda s: None)
+    assert ha[0]["loss"] == hb[0]["loss"]
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
+def test_resume_equals_uninterrupted(mnist, tmp_path):
+    data = small(mnist)
+    full = lenet5(seed=1)
+    fit(full, data, TrainConfig(epochs=2, seed=1), log=lambda s: None)
+    part = lenet5(seed=1)
+    fit(part, data, TrainConfig(epochs=1, seed=1), out_dir=tmp_path, log=lambda s: None)
+    resumed = lenet5(seed=1)
+    hist = fit(resumed, data, TrainConfig(epochs=2, seed=1), out_dir=tmp_path, resume=True, log=lambda s: None)
+    assert [r["epoch"] for r in hist] == [1, 2]
+    for k in full.params:
+        np.testing.assert_array_equal(full.params[k], resumed.params[k])
+    assert (tmp_path / "history.csv").read_text().count("\n") == 3
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "minadmm", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--epochs", "0", "--out", "x"], "--epochs: '0' must be >= 1"),
+    (["prune", "--keep", "fc1=500000", "--out", "x"], "keep count 500000 for fc1 exceeds its 400000 weights"),
+    (["prune", "--keep", "fc1=1.5", "--out", "x"], "a ratio must be in [0, 1]"),
+    (["prune", "--keep", "fc7=10", "--out", "x"], "unknown layer 'fc7'"),
+    (["prune", "--preset", "lenet5-99x", "--out", "x"], "unknown preset 'lenet5-99x'"),
+    (["prune", "--out", "x"], "give exactly one of --preset"),
+    (["evaluate", "missing.npz"], "model file missing.npz does not exist"),
+])
+def test_cli_bad_input_one_line_error(args, message, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "minadmm", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists()  # refused before any work or file
+
+
+def test_prune_wrong_architecture_model(tmp_path, capsys):
+    save_model(tmp_path / "mlp.npz", lenet300_100())
+    assert main(["prune", "--preset", "lenet5-71x", "--from", str(tmp_path / "mlp.npz"), "--out",
+                 str(tmp_path / "run")]) == 2
+    assert "holds a 'lenet300_100' model, expected 'lenet5'" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_quick_prune_end_to_end_and_resume(tmp_path, capsys, mnist):
+    """--quick on real MNIST: ADMM's primal residual falls, the pruned model meets its targets exactly,
+    the report and plots are written; a finished run is refused; an interrupted run resumes."""
+    out = tmp_path / "run"
+    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--out", str(out), "--admm-iters", "3"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["kept"] == 6050 and report["compression"] == pytest.approx(430500 / 6050)
+    for name in ("report.md", "residuals.png", "accuracy.png", "sparsity.png", "history_admm.csv", "model.npz",
+                 "baseline_model.npz"):
+        assert (out / name).exists(), name
+    admm = json.loads((out / "history_admm.json").read_text())
+    fc1 = [r["r"] for r in admm if r["layer"] == "fc1"]
+    assert len(fc1) == 3 and fc1[-1] < fc1[0]
+    m = load_model(out / "model.npz")
+    assert [int(np.count_nonzero(m.params[f"{n}.W"])) for n in ("conv1", "conv2", "fc1", "fc2")] == [100, 2000, 3600, 350]
+    assert report["accuracy"]["after_retraining"] > 0.5
+    # a finished run is refused
+    capsys.readouterr()
+    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--out", str(out)]) == 2
+    assert "already holds a finished run" in capsys.readouterr().err
+
+
+def test_interrupted_prune_resumes(tmp_path, mnist):
+    from minadmm.pipeline import prepare_run_dir, prune_run, quick_config
+    from minadmm.prune import PruneConfig
+    from minadmm.targets import preset
+    out = prepare_run_dir(tmp_path / "run", resume=False, overwrite=False)
+    arch, keep = preset("lenet5-71x")
+    cfg = quick_config(PruneConfig())
+    dense = lenet5(seed=0)
+    save_model(tmp_path / "dense.npz", dense)
+
+    def interrupt_after_first_iteration(msg):
+        if msg.startswith("ADMM 2/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        prune_run(out, arch, keep, cfg, dense_path=str(tmp_path / "dense.npz"), data=mnist, quick=True,
+                  baseline=False, log=interrupt_after_first_iteration)
+    # iterations 1 and 2 finished and were checkpointed before the log line that raised
+    with pytest.raises(ValueError, match="unfinished run"):
+        prepare_run_dir(out, resume=False, overwrite=False)
+    messages = []
+    report = prune_run(prepare_run_dir(out, resume=True, overwrite=False), resume=True, data=mnist,
+                       log=messages.append)
+    assert any("resumed ADMM" in m and "after iteration 2" in m for m in messages)
+    ks = [r["k"] for r in json.loads((out / "history_admm.json").read_text())]
+    assert sorted(set(ks)) == [1, 2, 3] and len(ks) == 12
+    assert report["kept"] == 6050
