@@ -65,7 +65,7 @@ def cmd_train(args):
     if (out / "model.npz").exists() and not (args.resume or args.overwrite):
         raise CLIError(f"{out} already holds a trained model; use --resume to continue it, "
                        f"--overwrite to start again, or another --out")
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay,
                       optimizer=args.optimizer, weight_decay=args.weight_decay, keep=args.keep, seed=args.seed)
     model = build(args.model, seed=args.seed)
     data = _load_data(args)
@@ -182,6 +182,7 @@ def build_parser():
     t.add_argument("--epochs", type=_positive_int, default=17)
     t.add_argument("--batch-size", type=_positive_int, default=50)
     t.add_argument("--lr", type=_positive_float, default=1e-3)
+    t.add_argument("--lr-decay", type=_positive_float, default=1.0, help="lr factor per epoch, in (0, 1]")
     t.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
     t.add_argument("--weight-decay", type=float, default=5e-5, help="L2 coefficient on weights")
     t.add_argument("--keep", type=float, default=0.5, help="dropout keep probability")

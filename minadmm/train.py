@@ -32,6 +32,7 @@ class TrainConfig:
     epochs: int = 17  # 17 x 1,200 batches of 50 = 20,400 steps, the authors' 20,000
     batch_size: int = 50
     lr: float = 1e-3
+    lr_decay: float = 1.0  # lr multiplied by this after every epoch (1.0: constant, as the authors)
     optimizer: str = "adam"
     weight_decay: float = 5e-5
     keep: float = 0.5
@@ -44,6 +45,8 @@ class TrainConfig:
             raise ValueError(f"batch_size={self.batch_size}: expected a positive integer")
         if not 0.0 < self.keep <= 1.0:
             raise ValueError(f"keep={self.keep}: expected a dropout keep probability in (0, 1]")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay={self.lr_decay}: expected a factor in (0, 1]")
 
 
 def run_epoch(model, optimizer, X, y, batch_size, rng, grad_hook=None, desc="train", max_loss=1e4):
@@ -98,11 +101,12 @@ def fit(model, data, config: TrainConfig, out_dir=None, resume=False, log=print)
         history, start = meta["history"], meta["epoch"]
         log(f"resumed from {ckpt} after epoch {start}")
     for epoch in range(start + 1, config.epochs + 1):
+        opt.lr = config.lr * config.lr_decay ** (epoch - 1)
         t0 = time.perf_counter()
         loss, train_acc = run_epoch(model, opt, X, y, config.batch_size, rng, desc=f"epoch {epoch}")
         seconds = time.perf_counter() - t0
         test_acc = model.accuracy(Xt, yt)
-        row = {"epoch": epoch, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,
+        row = {"epoch": epoch, "lr": opt.lr, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,
                "seconds": seconds, "samples_per_s": len(X) / seconds}
         history.append(row)
         log(f"epoch {epoch}/{config.epochs}  loss {loss:.4f}  train {train_acc:.4f}  "

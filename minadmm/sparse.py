@@ -1,0 +1,226 @@
+"""Sparse inference for pruned models: what pruning buys at run time and on disk.
+
+``compress(model)`` turns a pruned Sequential into a ``SparseModel``: every Dense layer's W (in, out) is
+stored in CSR form by input row, every Conv2D's W (F, C, kh, kw) as, per output channel f, the list of its
+non-zero taps (c, u, v, w). The numba kernels below only touch non-zero weights, so the work per sample is
+proportional to the number of kept weights (times the output positions for a convolution).
+
+    dense layer:  y[n, j] = b[j] + sum_{i, (j, w) in row i} x[n, i] * w
+    conv layer:   y[n, f, i, j] = b[f] + sum_{(c, u, v, w) in taps(f)} w * xp[n, c, i + u, j + v]
+
+Twins: ``reference_dense`` / ``reference_conv`` rebuild the dense weights and use the dense math.
+``save_compressed`` / ``load_compressed`` store indices and values only (format in README).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import kernels
+from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+
+FORMAT = "minadmm-sparse-1"
+
+
+@njit(cache=True, parallel=True)
+def _csr_dense(x, indptr, indices, data, b, y):
+    N, n_in = x.shape
+    for n in prange(N):
+        for j in range(y.shape[1]):
+            y[n, j] = b[j]
+        for i in range(n_in):
+            xi = x[n, i]
+            if xi != 0:
+                for t in range(indptr[i], indptr[i + 1]):
+                    y[n, indices[t]] += xi * data[t]
+
+
+@njit(cache=True, parallel=True)
+def _sparse_conv(xp, ptr, c_idx, u_idx, v_idx, w, b, y):
+    N, F, Ho, Wo = y.shape
+    for n in prange(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    y[n, f, i, j] = b[f]
+            for t in range(ptr[f], ptr[f + 1]):
+                c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
+                for i in range(Ho):
+                    for j in range(Wo):
+                        y[n, f, i, j] += wt * xp[n, c, i + u, j + v]
+
+
+class SparseDense:
+    """CSR by input row of a Dense W (in, out). x (N, in) -> y (N, out)."""
+
+    def __init__(self, W, b):
+        n_in, n_out = W.shape
+        rows, cols = np.nonzero(W)
+        self.shape = (n_in, n_out)
+        self.indptr = np.zeros(n_in + 1, dtype=np.int32)
+        np.cumsum(np.bincount(rows, minlength=n_in), out=self.indptr[1:])
+        self.indices = cols.astype(np.int32)
+        self.data = W[rows, cols].astype(np.float32)
+        self.b = b.astype(np.float32)
+
+    def forward(self, x):
+        y = np.empty((x.shape[0], self.shape[1]), dtype=np.float32)
+        _csr_dense(np.ascontiguousarray(x, dtype=np.float32), self.indptr, self.indices, self.data, self.b, y)
+        return y
+
+    def dense_weight(self):
+        W = np.zeros(self.shape, dtype=np.float32)
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+        W[rows, self.indices] = self.data
+        return W
+
+    def arrays(self):
+        return {"indptr": self.indptr, "indices": self.indices, "data": self.data, "b": self.b,
+                "shape": np.array(self.shape)}
+
+
+class SparseConv2D:
+    """Per output channel, the non-zero taps (c, u, v, w) of a Conv2D W (F, C, kh, kw). Stride 1."""
+
+    def __init__(self, W, b, pad):
+        F = W.shape[0]
+        f, c, u, v = np.nonzero(W)  # sorted by f
+        self.shape = W.shape
+        self.pad = pad
+        self.ptr = np.zeros(F + 1, dtype=np.int32)
+        np.cumsum(np.bincount(f, minlength=F), out=self.ptr[1:])
+        self.c, self.u, self.v = (a.astype(np.int16) for a in (c, u, v))
+        self.w = W[f, c, u, v].astype(np.float32)
+        self.b = b.astype(np.float32)
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        F, _, kh, kw = self.shape
+        p = self.pad
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+        xp = np.ascontiguousarray(xp, dtype=np.float32)
+        y = np.empty((N, F, H + 2 * p - kh + 1, W + 2 * p - kw + 1), dtype=np.float32)
+        _sparse_conv(xp, self.ptr, self.c, self.u, self.v, self.w, self.b, y)
+        return y
+
+    def dense_weight(self):
+        W = np.zeros(self.shape, dtype=np.float32)
+        f = np.repeat(np.arange(self.shape[0]), np.diff(self.ptr))
+        W[f, self.c, self.u, self.v] = self.w
+        return W
+
+    def arrays(self):
+        return {"ptr": self.ptr, "c": self.c, "u": self.u, "v": self.v, "w": self.w, "b": self.b,
+                "shape": np.array(self.shape), "pad": np.array(self.pad)}
+
+
+class SparseModel:
+    """Inference-only model: sparse Dense/Conv2D, the other layers as they are (in eval mode)."""
+
+    def __init__(self, layers, arch):
+        self.layers = layers
+        self.arch = arch
+
+    def forward(self, x):
+        for _, layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def predict(self, X, batch_size=1000):
+        return np.concatenate([self.forward(X[i:i + batch_size]).argmax(axis=1)
+                               for i in range(0, len(X), batch_size)])
+
+    def flops(self, input_shape=(1, 28, 28)):
+        """Multiply-adds x 2 per sample in the sparse layers (a conv tap counts once per output position)."""
+        total, shape = 0, input_shape
+        for _, layer in self.layers:
+            if isinstance(layer, SparseConv2D):
+                F, _, kh, kw = layer.shape
+                shape = (F, shape[1] + 2 * layer.pad - kh + 1, shape[2] + 2 * layer.pad - kw + 1)
+                total += 2 * layer.w.size * shape[1] * shape[2]
+            elif isinstance(layer, SparseDense):
+                total += 2 * layer.data.size
+            elif isinstance(layer, MaxPool2D):
+                shape = (shape[0], shape[1] // 2, shape[2] // 2)
+        return total
+
+
+def dense_flops(model, input_shape=(1, 28, 28)):
+    """Multiply-adds x 2 per sample of the dense model's Conv2D and Dense layers."""
+    total, shape = 0, input_shape
+    for _, layer in model.layers:
+        if isinstance(layer, Conv2D):
+            F, C, kh, kw = layer.params["W"].shape
+            shape = (F, shape[1] + 2 * layer.pad - kh + 1, shape[2] + 2 * layer.pad - kw + 1)
+            total += 2 * F * C * kh * kw * shape[1] * shape[2]
+        elif isinstance(layer, Dense):
+            total += 2 * layer.params["W"].size
+        elif isinstance(layer, MaxPool2D):
+            shape = (shape[0], shape[1] // 2, shape[2] // 2)
+    return total
+
+
+def compress(model):
+    """A SparseModel computing what ``model`` computes in eval mode, from its non-zero weights only."""
+    layers = []
+    for name, layer in model.layers:
+        if isinstance(layer, Conv2D):
+            layers.append((name, SparseConv2D(layer.params["W"], layer.params["b"], layer.pad)))
+        elif isinstance(layer, Dense):
+            layers.append((name, SparseDense(layer.params["W"], layer.params["b"])))
+        elif isinstance(layer, Dropout):
+            continue  # identity at inference
+        elif isinstance(layer, (MaxPool2D, ReLU, Flatten)):
+            layer = type(layer)()
+            layer.training = False
+            layers.append((name, layer))
+        else:
+            raise ValueError(f"compress: layer {name!r} of type {type(layer).__name__} is not supported")
+    return SparseModel(layers, model.arch)
+
+
+def save_compressed(path, smodel):
+    """Write a SparseModel as .npz (compressed): "<layer>.<array>" for every sparse layer's index and
+    value arrays, "__layers__" the layer list, "__format__" = minadmm-sparse-1."""
+    arrays = {"__format__": np.array(FORMAT), "__arch__": np.array(smodel.arch),
+              "__layers__": np.array([f"{n}:{type(l).__name__}" for n, l in smodel.layers])}
+    for name, layer in smodel.layers:
+        if hasattr(layer, "arrays"):
+            arrays.update({f"{name}.{k}": v for k, v in layer.arrays().items()})
+    np.savez_compressed(path, **arrays)
+
+
+def load_compressed(path):
+    """Read what ``save_compressed`` wrote; returns a SparseModel."""
+    with np.load(path, allow_pickle=False) as d:
+        if "__format__" not in d or str(d["__format__"]) != FORMAT:
+            raise ValueError(f"{path} is not a {FORMAT} file")
+        layers = []
+        for entry in d["__layers__"]:
+            name, kind = str(entry).split(":")
+            if kind == "SparseDense":
+                W = np.zeros(tuple(d[f"{name}.shape"]), dtype=np.float32)
+                ip = d[f"{name}.indptr"]
+                W[np.repeat(np.arange(W.shape[0]), np.diff(ip)), d[f"{name}.indices"]] = d[f"{name}.data"]
+                layers.append((name, SparseDense(W, d[f"{name}.b"])))
+            elif kind == "SparseConv2D":
+                W = np.zeros(tuple(d[f"{name}.shape"]), dtype=np.float32)
+                f = np.repeat(np.arange(W.shape[0]), np.diff(d[f"{name}.ptr"]))
+                W[f, d[f"{name}.c"], d[f"{name}.u"], d[f"{name}.v"]] = d[f"{name}.w"]
+                layers.append((name, SparseConv2D(W, d[f"{name}.b"], int(d[f"{name}.pad"]))))
+            else:
+                layer = {"MaxPool2D": MaxPool2D, "ReLU": ReLU, "Flatten": Flatten}[kind]()
+                layer.training = False
+                layers.append((name, layer))
+        return SparseModel(layers, str(d["__arch__"]))
+
+
+def reference_dense(x, layer):
+    """Twin of SparseDense.forward: x @ W + b with W rebuilt dense."""
+    return x @ layer.dense_weight() + layer.b
+
+
+def reference_conv(x, layer):
+    """Twin of SparseConv2D.forward: the direct-sum convolution with W rebuilt dense."""
+    from .reference import conv2d_forward
+    return conv2d_forward(x, layer.dense_weight(), layer.b, layer.pad)
