@@ -73,7 +73,7 @@ def cmd_train(args):
     history = fit(model, data, cfg, out_dir=out, resume=args.resume)
     wall = time.perf_counter() - t0
     summary = {"model": args.model, "epochs": cfg.epochs, "test_acc": history[-1]["test_acc"],
-               "wall_seconds": wall, "params": model.n_params(), "command": " ".join(sys.argv)}
+               "wall_seconds": wall, "params": model.n_params(), "command": " ".join(["minadmm"] + sys.argv[1:])}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"saved {out / 'model.npz'}: test accuracy {summary['test_acc']:.4f} after {cfg.epochs} epochs, "
           f"{wall:.0f} s")
