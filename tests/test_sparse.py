@@ -1,0 +1,53 @@
+"""Sparse inference kernels against their dense twins, and the compressed file format."""
+import numpy as np
+import pytest
+
+from minadmm.layers import Conv2D
+from minadmm.model import lenet5
+from minadmm.prune import hard_prune
+from minadmm.sparse import (SparseConv2D, SparseDense, compress, dense_flops, load_compressed,
+                            reference_conv, reference_dense, save_compressed)
+
+
+def sparse_weights(rng, shape, density):
+    W = rng.standard_normal(shape).astype(np.float32)
+    return W * (rng.random(shape) < density)
+
+
+@pytest.mark.parametrize("density", [0.0, 0.05, 0.5, 1.0])
+def test_sparse_dense_matches_twin(density, rng):
+    W = sparse_weights(rng, (30, 17), density)
+    b = rng.standard_normal(17).astype(np.float32)
+    layer = SparseDense(W, b)
+    x = rng.standard_normal((5, 30)).astype(np.float32)
+    x[x < -0.5] = 0  # zero inputs are skipped by the kernel
+    np.testing.assert_allclose(layer.forward(x), reference_dense(x, layer), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(layer.dense_weight(), W)
+
+
+@pytest.mark.parametrize("pad", [0, 1])
+@pytest.mark.parametrize("density", [0.0, 0.1, 1.0])
+def test_sparse_conv_matches_twin(pad, density, rng):
+    W = sparse_weights(rng, (4, 3, 3, 3), density)
+    b = rng.standard_normal(4).astype(np.float32)
+    layer = SparseConv2D(W, b, pad)
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    np.testing.assert_allclose(layer.forward(x), reference_conv(x, layer), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(layer.dense_weight(), W)
+
+
+def test_compressed_lenet5_same_outputs_and_roundtrip(tmp_path, rng):
+    m = lenet5(seed=0)
+    hard_prune(m, {"conv1": 100, "conv2": 2000, "fc1": 3600, "fc2": 350})
+    s = compress(m)
+    x = rng.random((9, 1, 28, 28)).astype(np.float32)
+    m.eval()
+    np.testing.assert_allclose(s.forward(x), m.forward(x), rtol=1e-4, atol=1e-4)
+    save_compressed(tmp_path / "s.npz", s)
+    s2 = load_compressed(tmp_path / "s.npz")
+    np.testing.assert_array_equal(s2.forward(x), s.forward(x))
+    assert s.flops() == 2 * (100 * 24 * 24 + 2000 * 8 * 8 + 3600 + 350)
+    assert dense_flops(m) == 2 * (500 * 576 + 25000 * 64 + 400000 + 5000)
+    with pytest.raises(ValueError, match="not a minadmm-sparse-1 file"):
+        np.savez(tmp_path / "other.npz", a=np.zeros(1))
+        load_compressed(tmp_path / "other.npz")

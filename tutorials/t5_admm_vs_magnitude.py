@@ -1,0 +1,68 @@
+# %% [markdown]
+# # Tutorial 5: ADMM against magnitude pruning
+#
+# **Paper:** section 4 compares ADMM with iterative magnitude pruning (Han et al. 2015: 12x on LeNet-5)
+# and claims far higher compression without accuracy loss. The fair test: the same dense model, the same
+# per-layer targets, the same masked-retraining budget; only the way the mask is chosen differs.
+# Magnitude pruning keeps the largest dense weights; ADMM first trains the network towards the sparse set,
+# then keeps the largest.
+#
+# **You will see:** test accuracy against compression for both methods, at several levels obtained by
+# scaling the paper's per-layer keep ratios. Quick mode: 3,000 training images, 2 levels, 2 iterations.
+
+# %%
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from minadmm.model import load_model
+from minadmm.prune import PruneConfig, hard_prune, magnitude_prune, retrain, run_admm
+from minadmm.targets import PAPER_LENET5
+from minadmm.tutorial import mnist_subset, quick, repo_file, savefig
+
+data = mnist_subset(3000, 1000) if quick() else mnist_subset(None, None)
+dense_path = repo_file("models/lenet5-dense.npz")
+cfg = PruneConfig(admm_iters=2, retrain_epochs=1) if quick() else PruneConfig(admm_iters=8, retrain_epochs=4)
+scales = [1.0, 0.5] if quick() else [3.0, 1.5, 1.0, 0.6]  # x the paper's keep ratios; 1.0 = 71.2x
+
+
+def targets(scale):
+    return {n: min(size, max(1, round(kept * scale))) for n, (size, kept) in PAPER_LENET5.items()}
+
+
+print(cfg)
+
+# %%
+rows = []
+for scale in scales:
+    keep = targets(scale)
+    compression = sum(s for s, _ in PAPER_LENET5.values()) / sum(keep.values())
+    m_admm = load_model(dense_path)
+    run_admm(m_admm, data, keep, cfg, log=lambda s: None)
+    masks = hard_prune(m_admm, keep)
+    acc_admm = retrain(m_admm, data, masks, cfg, log=lambda s: None)[-1]["test_acc"]
+    m_mag = load_model(dense_path)
+    acc_mag = magnitude_prune(m_mag, data, keep, cfg, log=lambda s: None)[1][-1]["test_acc"]
+    rows.append({"compression": compression, "admm": acc_admm, "magnitude": acc_mag})
+    print(f"{compression:6.1f}x  ADMM {100 * acc_admm:.2f}%   magnitude {100 * acc_mag:.2f}%   targets {keep}")
+
+# %%
+dense_acc = load_model(dense_path).accuracy(data[2], data[3])
+fig, ax = plt.subplots(figsize=(6, 3.6))
+ax.plot([r["compression"] for r in rows], [100 * r["admm"] for r in rows], "o-", label="ADMM + masked retraining")
+ax.plot([r["compression"] for r in rows], [100 * r["magnitude"] for r in rows], "s-",
+        label="magnitude pruning + same retraining")
+ax.axhline(100 * dense_acc, color="gray", ls="--", label=f"dense {100 * dense_acc:.2f}%")
+ax.axvline(71.2, color="C3", ls=":", label="paper: 71.2x")
+ax.set_xscale("log")
+ax.set_xlabel("compression (weights, x)")
+ax.set_ylabel("test accuracy (%)")
+ax.grid(True, which="both", alpha=0.3)
+ax.legend(fontsize=7)
+savefig(fig, "t5_admm_vs_magnitude")
+
+# %% [markdown]
+# **What to notice:** at mild compression both methods keep the dense accuracy; the gap opens as the
+# targets tighten, because magnitude pruning removes weights the network still relies on and the short
+# retraining cannot repair that, whereas ADMM moved the network towards the sparse set before pruning.
