@@ -14,10 +14,10 @@ setup(
         "numba>=0.58",
         "matplotlib>=3.6",
         "tqdm>=4.60",
+        "threadpoolctl>=3",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6"],
-        "bench": ["threadpoolctl>=3"],
     },
     entry_points={"console_scripts": ["minadmm=minadmm.cli:main"]},
 )

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _im2col(xr, kh, kw, C, cols):
     # xr (N, Hp, Wp*C) is the padded channels-last input with (W, C) merged: the kw*C values that
     # cols[(n, i, j), (u, :, :)] takes from row i + u are one contiguous run starting at j*C.
@@ -54,7 +54,7 @@ def im2col(x, kh, kw, pad, out=None):
     return cols
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _col2im(cols, kh, kw, C, dxr):
     N, Hp, WpC = dxr.shape
     Ho, Wo = Hp - kh + 1, WpC // C - kw + 1
@@ -77,7 +77,7 @@ def col2im(cols, x_shape, kh, kw, pad):
     return dxp if pad == 0 else dxp[:, pad:pad + H, pad:pad + W, :]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _maxpool2x2(x, out, arg):
     # x and out are (N, C, H, W) views of channels-last memory (the layout convolutions produce); the
     # loops run in that memory order. Any other strides give the same result, only slower.
@@ -118,7 +118,7 @@ def maxpool2x2_forward(x):
     return out, arg
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _maxpool2x2_backward(dout, arg, dx):
     N, C, Ho, Wo = dout.shape
     dx[:] = 0
@@ -141,7 +141,7 @@ def maxpool2x2_backward(dout, arg, x_shape, like=None):
     return dx
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _adam(w, g, m, v, lr, beta1, beta2, eps, t):
     c1 = 1.0 - beta1 ** t
     c2 = 1.0 - beta2 ** t
@@ -153,7 +153,7 @@ def _adam(w, g, m, v, lr, beta1, beta2, eps, t):
         w[i] -= lr * (mi / c1) / (np.sqrt(vi / c2) + eps)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _adam_masked(w, g, m, v, mask, lr, beta1, beta2, eps, t):
     c1 = 1.0 - beta1 ** t
     c2 = 1.0 - beta2 ** t

@@ -8,6 +8,8 @@ Layouts: images are (N, C, H, W); conv weights (F, C, kh, kw); dense weights (in
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import kernels
@@ -23,6 +25,13 @@ class Layer:
         self.params, self.grads = {}, {}
         self.training = True
         self.input_grad = True  # the model turns this off for the first layer: its dx is never used
+
+    def replica(self):
+        """A copy that shares this layer's parameter arrays but has its own gradients and caches, so that
+        two threads can run forward/backward on different shards of a batch (see parallel.py)."""
+        r = copy.copy(self)
+        r.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        return r
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -105,6 +114,11 @@ class Conv2D(Layer):
         dx = kernels.col2im(dcols, (N, H, W, C), kh, kw, self.pad)  # (N, H, W, C)
         return dx.transpose(0, 3, 1, 2)  # (N, C, H, W) view
 
+    def replica(self):
+        r = super().replica()
+        r.cols = r.dcols = None  # private workspaces must not be shared between threads
+        return r
+
     def __repr__(self):
         F, C, k, _ = self.params["W"].shape
         return f"Conv2D({C}, {F}, {k}, padding={self.padding!r})"
@@ -152,6 +166,11 @@ class Dropout(Layer):
 
     def backward(self, dout):
         return dout if self.scale is None else dout * self.scale
+
+    def replica(self):
+        r = super().replica()
+        r.rng = np.random.default_rng(self.rng.integers(2**63))  # reseeded per step by parallel.py
+        return r
 
     def __repr__(self):
         return f"Dropout(keep={self.keep})"

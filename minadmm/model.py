@@ -34,6 +34,10 @@ class Sequential:
         """{"layer.key": array} gradients from the last ``backward``, same keys as ``params``."""
         return {f"{n}.{k}": v for n, layer in self.layers for k, v in layer.grads.items()}
 
+    def replica(self):
+        """A model sharing this one's parameter arrays, with its own gradients, caches and dropout RNGs."""
+        return Sequential([(n, layer.replica()) for n, layer in self.layers], arch=self.arch)
+
     def weight_names(self):
         """Names of the layers that own a weight matrix/tensor "W" (the prunable layers), in order."""
         return [n for n, layer in self.layers if "W" in layer.params]

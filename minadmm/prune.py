@@ -32,6 +32,7 @@ class PruneConfig:
     rho_max: float = 1.0
     rescale_U: bool = True
     lr: float = 1e-3
+    weight_decay: float = 5e-5  # L2 during the W-step, as the authors' train_loss (5e-5 * sum(W^2) / 2)
     batch_size: int = 50
     admm_keep: float = 1.0  # dropout keep during the W-step (the authors turn dropout off)
     retrain_epochs: int = 8
@@ -50,6 +51,11 @@ class PruneConfig:
                 raise ValueError(f"{name}={v!r}: expected a positive integer")
         if not (isinstance(self.retrain_epochs, int) and self.retrain_epochs >= 0):
             raise ValueError(f"retrain_epochs={self.retrain_epochs!r}: expected an integer >= 0")
+        for name in ("admm_keep", "retrain_keep"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)!r}: expected a dropout keep probability in (0, 1]")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay={self.weight_decay!r}: expected >= 0")
         for name in ("lr", "retrain_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
@@ -74,7 +80,7 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
     X, y, Xt, yt = data
     model.set_dropout(cfg.admm_keep)
     state = ADMMState(model, keep, cfg.schedule(), rescale_U=cfg.rescale_U)
-    opt = Adam(model.params, lr=cfg.lr)
+    opt = Adam(model.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     ckpt = Path(out_dir) / "admm_checkpoint.npz" if out_dir else None
     history = []

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .history import load_checkpoint, save_checkpoint, save_history
-from .layers import softmax_cross_entropy
+from .parallel import GradientWorkers
 from .model import save_model
 from .optim import make_optimizer
 
@@ -49,26 +49,30 @@ class TrainConfig:
             raise ValueError(f"lr_decay={self.lr_decay}: expected a factor in (0, 1]")
 
 
-def run_epoch(model, optimizer, X, y, batch_size, rng, grad_hook=None, desc="train", max_loss=1e4):
+def run_epoch(model, optimizer, X, y, batch_size, rng, grad_hook=None, desc="train", max_loss=1e4, workers=None):
     """One pass over (X, y) in a random order drawn from ``rng``.
 
     X (N, 1, 28, 28) float32, y (N,) int64. ``grad_hook()``, if given, runs after backward and before the
-    optimizer step (the ADMM W-step adds rho (W - Z + U) there). Returns (mean loss, running accuracy on
-    the training batches, in training mode). Raises DivergenceError if a batch loss is not finite or
-    exceeds ``max_loss``.
+    optimizer step (the ADMM W-step adds rho (W - Z + U) there). ``workers``: threads computing each
+    batch's gradient (default: one per core; 1 = single thread, see parallel.py). Returns (mean loss,
+    running accuracy on the training batches, in training mode). Raises DivergenceError if a batch loss
+    is not finite or exceeds ``max_loss``.
     """
     model.train()
+    with GradientWorkers(model, workers) as gw:
+        return _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss)
+
+
+def _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss):
     order = rng.permutation(len(X))
     total_loss, correct, seen = 0.0, 0, 0
     n_batches = math.ceil(len(X) / batch_size)
     bar = tqdm(range(n_batches), desc=desc, leave=False, disable=None, unit="batch")
     for b in bar:
         idx = order[b * batch_size:(b + 1) * batch_size]
-        logits = model.forward(X[idx])
-        loss, dlogits = softmax_cross_entropy(logits, y[idx])
+        loss, logits = gw.loss_and_grads(X[idx], y[idx])
         if not np.isfinite(loss) or loss > max_loss:
             raise DivergenceError(f"loss {loss} at batch {b}")
-        model.backward(dlogits)
         if grad_hook is not None:
             grad_hook()
         optimizer.step(model.grads)

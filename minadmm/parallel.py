@@ -1,0 +1,92 @@
+"""Data-parallel gradients of one mini-batch on the machine's cores.
+
+The batch is split into one shard per worker; each worker thread runs forward and backward of a model
+replica (shared parameter arrays, own gradients and caches) on its shard, and the shard gradients are
+summed into the model's. NumPy's GEMMs and minadmm's numba kernels (``nogil=True``) release the GIL, so
+the threads run in parallel; OpenBLAS is held to one thread meanwhile (threadpoolctl), since two levels of
+threading on two cores slow each other down (docs/performance.md has the measurements).
+
+The result equals the single-threaded gradient of the mean loss over the whole batch up to float rounding:
+shard n_i's loss gradient is scaled by n_i / N. Dropout in replica i draws from an RNG reseeded at every
+step from the model's own dropout RNG, so a run is reproducible and resumable from the model's RNG state.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .layers import Dropout, softmax_cross_entropy
+
+
+def default_workers():
+    """$MINADMM_WORKERS if set, else one worker per core (at most 8)."""
+    env = os.environ.get("MINADMM_WORKERS")
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"MINADMM_WORKERS={env!r}: expected a positive integer")
+        return int(env)
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class GradientWorkers:
+    """``loss_and_grads(X, y)`` for ``model`` with ``n`` threads (n = 1: the plain single-process path)."""
+
+    def __init__(self, model, n=None):
+        self.model = model
+        self.n = default_workers() if n is None else n
+        if self.n < 1:
+            raise ValueError(f"workers={n}: expected at least 1")
+        self.replicas = [model] + [model.replica() for _ in range(self.n - 1)]
+        self.pool = ThreadPoolExecutor(self.n) if self.n > 1 else None
+        self.limits = threadpool_limits(limits=1, user_api="blas") if self.n > 1 else None
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.limits.restore_original_limits()
+            self.pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _reseed_dropout(self):
+        src = [layer for _, layer in self.model.layers if isinstance(layer, Dropout)]
+        for rep in self.replicas[1:]:
+            dst = [layer for _, layer in rep.layers if isinstance(layer, Dropout)]
+            for s, d in zip(src, dst):
+                d.keep, d.training = s.keep, s.training
+                d.rng = np.random.default_rng(s.rng.integers(2**63))
+
+    def loss_and_grads(self, X, y):
+        """Mean softmax cross-entropy over the batch and its gradients in ``model.grads``.
+        X (N, ...), y (N,) -> (loss, logits (N, K))."""
+        N = len(X)
+        if self.pool is None or N < 2 * self.n:
+            logits = self.model.forward(X)
+            loss, d = softmax_cross_entropy(logits, y)
+            self.model.backward(d)
+            return loss, logits
+        self._reseed_dropout()
+        bounds = np.linspace(0, N, self.n + 1).astype(int)
+
+        def work(i):
+            a, b = bounds[i], bounds[i + 1]
+            rep = self.replicas[i]
+            logits = rep.forward(X[a:b])
+            loss, d = softmax_cross_entropy(logits, y[a:b])
+            d *= (b - a) / N
+            rep.backward(d)
+            return loss * (b - a) / N, logits
+
+        results = list(self.pool.map(work, range(self.n)))
+        grads = self.model.grads
+        for rep in self.replicas[1:]:
+            for k, g in rep.grads.items():
+                grads[k] += g
+        return sum(r[0] for r in results), np.concatenate([r[1] for r in results])
