@@ -208,11 +208,12 @@ def build_parser():
 
 def main(argv=None):
     from .data import MNISTError
+    from .train import DivergenceError
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (CLIError, ValueError, FileNotFoundError, MNISTError) as e:
+    except (CLIError, ValueError, FileNotFoundError, MNISTError, DivergenceError) as e:
         print(f"minadmm: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

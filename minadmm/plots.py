@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def _by_layer(rows):
@@ -28,6 +29,7 @@ def plot_residuals(admm_rows, path, title="ADMM residuals"):
             ax.semilogy(*zip(*s), "s-", color="C1", label="dual s")
         ax.semilogy(k, [r["eps_dual"] for r in rows], "--", color="C1", alpha=0.6, label="eps_dual")
         ax.set_title(name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("ADMM iteration k")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7)
@@ -54,6 +56,7 @@ def plot_accuracy(admm_rows, retrain_rows, path, dense_acc=None, baseline_rows=N
                 label="magnitude pruning, same retraining")
     if dense_acc is not None:
         ax.axhline(100 * dense_acc, color="gray", ls="--", label=f"dense {100 * dense_acc:.2f}%")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("ADMM iteration, then retraining epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, alpha=0.3)

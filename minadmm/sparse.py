@@ -50,6 +50,26 @@ def _sparse_conv(xp, ptr, c_idx, u_idx, v_idx, w, b, y):
                         y[n, f, i, j] += wt * xp[n, c, i + u, j + v]
 
 
+@njit(cache=True, parallel=True)
+def _sparse_conv_pool(xp, ptr, c_idx, u_idx, v_idx, w, b, out):
+    # Convolution of one (n, f) plane into a local buffer, then 2x2 max pooling straight from it.
+    N, F, Hq, Wq = out.shape
+    Ho, Wo = 2 * Hq, 2 * Wq  # the conv output rows/cols that pooling reads (odd edges dropped)
+    for n in prange(N):
+        buf = np.empty((Ho, Wo), dtype=np.float32)
+        for f in range(F):
+            buf[:, :] = b[f]
+            for t in range(ptr[f], ptr[f + 1]):
+                c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
+                for i in range(Ho):
+                    for j in range(Wo):
+                        buf[i, j] += wt * xp[n, c, i + u, j + v]
+            for i in range(Hq):
+                for j in range(Wq):
+                    out[n, f, i, j] = max(max(buf[2 * i, 2 * j], buf[2 * i, 2 * j + 1]),
+                                          max(buf[2 * i + 1, 2 * j], buf[2 * i + 1, 2 * j + 1]))
+
+
 class SparseDense:
     """CSR by input row of a Dense W (in, out). x (N, in) -> y (N, out)."""
 
@@ -97,11 +117,23 @@ class SparseConv2D:
         N, C, H, W = x.shape
         F, _, kh, kw = self.shape
         p = self.pad
-        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-        xp = np.ascontiguousarray(xp, dtype=np.float32)
         y = np.empty((N, F, H + 2 * p - kh + 1, W + 2 * p - kw + 1), dtype=np.float32)
-        _sparse_conv(xp, self.ptr, self.c, self.u, self.v, self.w, self.b, y)
+        _sparse_conv(self._padded(x), self.ptr, self.c, self.u, self.v, self.w, self.b, y)
         return y
+
+    def forward_pool(self, x):
+        """forward(x) followed by 2x2 max pooling, fused: (N, C, H, W) -> (N, F, Ho//2, Wo//2)."""
+        N, C, H, W = x.shape
+        F, _, kh, kw = self.shape
+        p = self.pad
+        out = np.empty((N, F, (H + 2 * p - kh + 1) // 2, (W + 2 * p - kw + 1) // 2), dtype=np.float32)
+        _sparse_conv_pool(self._padded(x), self.ptr, self.c, self.u, self.v, self.w, self.b, out)
+        return out
+
+    def _padded(self, x):
+        p = self.pad
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+        return np.ascontiguousarray(xp, dtype=np.float32)
 
     def dense_weight(self):
         W = np.zeros(self.shape, dtype=np.float32)
@@ -115,15 +147,24 @@ class SparseConv2D:
 
 
 class SparseModel:
-    """Inference-only model: sparse Dense/Conv2D, the other layers as they are (in eval mode)."""
+    """Inference-only model: sparse Dense/Conv2D, the other layers as they are (in eval mode).
+    A SparseConv2D followed by a MaxPool2D runs as one fused kernel."""
 
     def __init__(self, layers, arch):
         self.layers = layers
         self.arch = arch
 
     def forward(self, x):
-        for _, layer in self.layers:
-            x = layer.forward(x)
+        skip = False
+        for i, (_, layer) in enumerate(self.layers):
+            if skip:
+                skip = False
+                continue
+            nxt = self.layers[i + 1][1] if i + 1 < len(self.layers) else None
+            if isinstance(layer, SparseConv2D) and isinstance(nxt, MaxPool2D):
+                x, skip = layer.forward_pool(x), True
+            else:
+                x = layer.forward(x)
         return x
 
     def predict(self, X, batch_size=1000):

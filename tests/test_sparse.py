@@ -51,3 +51,13 @@ def test_compressed_lenet5_same_outputs_and_roundtrip(tmp_path, rng):
     with pytest.raises(ValueError, match="not a minadmm-sparse-1 file"):
         np.savez(tmp_path / "other.npz", a=np.zeros(1))
         load_compressed(tmp_path / "other.npz")
+
+
+@pytest.mark.parametrize("pad", [0, 1])
+def test_fused_conv_pool_matches_twins(pad, rng):
+    from minadmm import reference as R
+    W = sparse_weights(rng, (4, 3, 3, 3), 0.3)
+    layer = SparseConv2D(W, rng.standard_normal(4).astype(np.float32), pad)
+    x = rng.standard_normal((3, 3, 9, 8)).astype(np.float32)  # odd conv output edges are dropped
+    expected, _ = R.maxpool2x2_forward(reference_conv(x, layer))
+    np.testing.assert_allclose(layer.forward_pool(x), expected, rtol=1e-5, atol=1e-5)

@@ -1,11 +1,13 @@
 """Training determinism and resume, the CLI's error messages, and a quick ADMM run on real MNIST."""
 import json
+
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from conftest import ROOT
 from minadmm.cli import main
 from minadmm.model import lenet5, load_model, save_model, lenet300_100
 from minadmm.train import TrainConfig, fit
@@ -118,3 +120,14 @@ def test_interrupted_prune_resumes(tmp_path, mnist):
     ks = [r["k"] for r in json.loads((out / "history_admm.json").read_text())]
     assert sorted(set(ks)) == [1, 2, 3] and len(ks) == 12
     assert report["kept"] == 6050
+
+
+def test_diverging_run_stops_with_advice(tmp_path, capsys, mnist):
+    out = tmp_path / "run"
+    code = main(["prune", "--preset", "lenet5-71x", "--quick", "--from", str(ROOT_MODELS / "lenet5-dense.npz"),
+                 "--out", str(out), "--lr", "1000", "--no-baseline"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "ADMM diverged at iteration 1" in err and "smaller --rho" in err and "smaller --lr" in err
+    assert "Traceback" not in err
+ROOT_MODELS = ROOT / "models"
