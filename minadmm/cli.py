@@ -114,9 +114,7 @@ def cmd_prune(args):
         if (args.preset is None) == (args.keep is None):
             raise CLIError("give exactly one of --preset NAME or --keep LAYER=COUNT,... (e.g. --preset lenet5-71x)")
         if args.preset:
-            arch, keep = preset(args.preset)
-            if args.model and args.model != arch:
-                raise CLIError(f"--preset {args.preset} is for {arch}, not --model {args.model}")
+            arch, keep = preset(args.preset, args.model)
         else:
             arch = args.model or "lenet5"
             keep = parse_keep(args.keep, build(arch))
@@ -148,7 +146,7 @@ def add_prune_parser(sub):
     p = sub.add_parser("prune", help="ADMM pruning, hard pruning, masked retraining, report")
     p.add_argument("--preset", help="named targets, e.g. lenet5-71x (the paper's 100/2000/3600/350)")
     p.add_argument("--keep", help="per-layer targets: counts (fc1=3600) or ratios (fc1=0.009), comma-separated")
-    p.add_argument("--model", default=None, choices=["lenet5", "lenet300_100"], help="architecture (with --keep)")
+    p.add_argument("--model", default=None, choices=["lenet5", "lenet5_relu", "lenet300_100"], help="architecture (with --keep)")
     p.add_argument("--from", dest="dense", default=None, help="dense model .npz (default: pretrain one first)")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--quick", action="store_true", help="tiny demo: 6,000 images, 3 ADMM iterations, 1 retrain epoch")
@@ -181,7 +179,7 @@ def build_parser():
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a dense model on MNIST")
-    t.add_argument("--model", default="lenet5", choices=["lenet5", "lenet300_100"])
+    t.add_argument("--model", default="lenet5", choices=["lenet5", "lenet5_relu", "lenet300_100"])
     t.add_argument("--epochs", type=_positive_int, default=17)
     t.add_argument("--batch-size", type=_positive_int, default=50)
     t.add_argument("--lr", type=_positive_float, default=1e-3)

@@ -2,13 +2,13 @@
 
 Kernels are module-level ``@njit`` functions on plain arrays and scalars; layers only call them.
 They are compiled once and cached on disk (``cache=True``), so the compile cost is paid on first use only.
-They are serial on purpose: the GEMMs between them run in OpenBLAS threads, and numba parallel regions in
-the same process were measured to slow OpenBLAS down (see docs/performance.md).
+The convolution kernels are serial: training runs them in parallel on shards of the batch, one thread
+per core (parallel.py). Adam is a numba parallel loop: it runs alone, between the gradient computations.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True, nogil=True)
@@ -141,26 +141,23 @@ def maxpool2x2_backward(dout, arg, x_shape, like=None):
     return dx
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _adam(w, g, m, v, lr, beta1, beta2, eps, t):
-    c1 = 1.0 - beta1 ** t
-    c2 = 1.0 - beta2 ** t
-    for i in range(w.size):
-        mi = beta1 * m[i] + (1.0 - beta1) * g[i]
-        vi = beta2 * v[i] + (1.0 - beta2) * g[i] * g[i]
+@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+def _adam(w, g, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2):
+    # All scalars have w's dtype, so float32 parameters are updated in float32 arithmetic.
+    for i in prange(w.size):
+        mi = b1 * m[i] + omb1 * g[i]
+        vi = b2 * v[i] + omb2 * g[i] * g[i]
         m[i] = mi
         v[i] = vi
         w[i] -= lr * (mi / c1) / (np.sqrt(vi / c2) + eps)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _adam_masked(w, g, m, v, mask, lr, beta1, beta2, eps, t):
-    c1 = 1.0 - beta1 ** t
-    c2 = 1.0 - beta2 ** t
-    for i in range(w.size):
+@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+def _adam_masked(w, g, m, v, mask, lr, b1, omb1, b2, omb2, eps, c1, c2):
+    for i in prange(w.size):
         gi = g[i] * mask[i]
-        mi = (beta1 * m[i] + (1.0 - beta1) * gi) * mask[i]
-        vi = (beta2 * v[i] + (1.0 - beta2) * gi * gi) * mask[i]
+        mi = (b1 * m[i] + omb1 * gi) * mask[i]
+        vi = (b2 * v[i] + omb2 * gi * gi) * mask[i]
         m[i] = mi
         v[i] = vi
         w[i] = (w[i] - lr * (mi / c1) / (np.sqrt(vi / c2) + eps)) * mask[i]
@@ -168,8 +165,11 @@ def _adam_masked(w, g, m, v, mask, lr, beta1, beta2, eps, t):
 
 def adam_update(w, g, m, v, mask, lr, beta1, beta2, eps, t):
     """One fused Adam step in place on w, m, v (contiguous arrays); twin of ``reference.adam_update``."""
+    dt = w.dtype.type
+    scalars = (dt(lr), dt(beta1), dt(1 - beta1), dt(beta2), dt(1 - beta2), dt(eps),
+               dt(1 - beta1 ** t), dt(1 - beta2 ** t))  # c1, c2: bias corrections
     args = (w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1))
     if mask is None:
-        _adam(*args, lr, beta1, beta2, eps, t)
+        _adam(*args, *scalars)
     else:
-        _adam_masked(*args, mask.reshape(-1), lr, beta1, beta2, eps, t)
+        _adam_masked(*args, mask.reshape(-1).astype(w.dtype, copy=False), *scalars)

@@ -95,25 +95,33 @@ class Sequential:
         return f"Sequential[{self.arch}](\n{inner}\n)"
 
 
-def lenet5(seed=0, keep=0.5, dtype=np.float32):
-    """The LeNet-5 of the paper's recipe (the authors' TensorFlow code), 431,080 parameters.
+def lenet5(seed=0, keep=0.5, dtype=np.float32, conv_relu=False):
+    """The LeNet-5 of the paper's recipe (PAPER.md), 431,080 parameters.
 
     conv1 20@5x5 valid -> pool -> conv2 50@5x5 valid -> pool -> flatten (C, H, W) -> fc1 800->500 -> ReLU
-    -> dropout(keep) -> fc2 500->10. No ReLU after the convolutions, as in the recipe.
+    -> dropout(keep) -> fc2 500->10. No ReLU after the convolutions, as the recipe states.
+    ``conv_relu=True`` (architecture "lenet5_relu") adds a ReLU after each convolution, as the authors'
+    published TensorFlow model code does; the parameters and their names are the same.
     Input (N, 1, 28, 28) -> logits (N, 10).
     """
     ss = np.random.SeedSequence(seed).spawn(5)
+    relu = (lambda name: [(name, ReLU())]) if conv_relu else (lambda name: [])
     return Sequential([
-        ("conv1", Conv2D(1, 20, 5, rng=ss[0], dtype=dtype)),
+        ("conv1", Conv2D(1, 20, 5, rng=ss[0], dtype=dtype)), *relu("crelu1"),
         ("pool1", MaxPool2D()),
-        ("conv2", Conv2D(20, 50, 5, rng=ss[1], dtype=dtype)),
+        ("conv2", Conv2D(20, 50, 5, rng=ss[1], dtype=dtype)), *relu("crelu2"),
         ("pool2", MaxPool2D()),
         ("flatten", Flatten()),
         ("fc1", Dense(800, 500, rng=ss[2], dtype=dtype)),
         ("relu1", ReLU()),
         ("drop1", Dropout(keep, rng=ss[3])),
         ("fc2", Dense(500, 10, rng=ss[4], dtype=dtype)),
-    ], arch="lenet5")
+    ], arch="lenet5_relu" if conv_relu else "lenet5")
+
+
+def lenet5_relu(seed=0, keep=0.5, dtype=np.float32):
+    """LeNet-5 with a ReLU after each convolution (the authors' TensorFlow model code); see ``lenet5``."""
+    return lenet5(seed=seed, keep=keep, dtype=dtype, conv_relu=True)
 
 
 def lenet300_100(seed=0, keep=1.0, dtype=np.float32):
@@ -130,7 +138,7 @@ def lenet300_100(seed=0, keep=1.0, dtype=np.float32):
     ], arch="lenet300_100")
 
 
-ZOO = {"lenet5": lenet5, "lenet300_100": lenet300_100}
+ZOO = {"lenet5": lenet5, "lenet5_relu": lenet5_relu, "lenet300_100": lenet300_100}
 
 
 def build(arch, **kwargs):

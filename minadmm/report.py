@@ -17,7 +17,7 @@ def layer_rows(model, keep):
         nz = int(np.count_nonzero(W))
         row = {"layer": name, "weights": int(W.size), "kept": nz, "target": keep.get(name, int(W.size)),
                "kept_pct": 100.0 * nz / W.size}
-        if model.arch == "lenet5" and name in PAPER_LENET5:
+        if model.arch.startswith("lenet5") and name in PAPER_LENET5:
             row["paper_kept"] = PAPER_LENET5[name][1]
             row["paper_kept_pct"] = 100.0 * PAPER_LENET5[name][1] / PAPER_LENET5[name][0]
         rows.append(row)
@@ -34,7 +34,7 @@ def build_report(model, keep, accuracies, seconds, config, command, baseline_acc
               "accuracy": accuracies, "baseline_magnitude_acc": baseline_acc,
               "seconds": seconds, "config": config, "command": command}
     report["compression_with_biases"] = report["params"] / max(report["nonzero_params"], 1)
-    if model.arch == "lenet5":
+    if model.arch.startswith("lenet5"):
         report["paper"] = {"kept": 6050, "compression": 71.2, "test_acc": 0.992}
     return report
 
@@ -49,7 +49,7 @@ def to_markdown(report):
         lines.append(f"| {r['layer']} | {r['weights']:,} | {r['kept']:,} | {r['kept_pct']:.2f}% | {paper} |")
     lines.append(f"| **total** | {report['weights']:,} | {report['kept']:,} | "
                  f"{100 * report['kept'] / report['weights']:.2f}% | "
-                 + ("6,050 | 1.41% |" if report["arch"] == "lenet5" else "- | - |"))
+                 + ("6,050 | 1.41% |" if report["arch"].startswith("lenet5") else "- | - |"))
     paper_c = f" (paper: {report['paper']['compression']}x)" if "paper" in report else ""
     lines += ["", f"Compression (weights): **{report['compression']:.1f}x**{paper_c}",
               f"Compression counting biases as unpruned parameters: {report['compression_with_biases']:.1f}x", "",

@@ -9,8 +9,8 @@ from .projections import keep_count
 # The paper's LeNet-5 result (Table 1 of the paper; PAPER.md): weights and kept counts per layer.
 PAPER_LENET5 = {"conv1": (500, 100), "conv2": (25_000, 2_000), "fc1": (400_000, 3_600), "fc2": (5_000, 350)}
 
-PRESETS = {
-    "lenet5-71x": ("lenet5", {n: kept for n, (_, kept) in PAPER_LENET5.items()}),
+PRESETS = {  # name -> (default architecture, other architectures it fits, targets)
+    "lenet5-71x": ("lenet5", ("lenet5_relu",), {n: kept for n, (_, kept) in PAPER_LENET5.items()}),
 }
 
 
@@ -63,9 +63,11 @@ def check_keep(keep, model):
     return dict(keep)
 
 
-def preset(name):
-    """(architecture, {layer: count}) of a named preset."""
+def preset(name, arch=None):
+    """(architecture, {layer: count}) of a named preset; ``arch`` picks one of the architectures it fits."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    arch, keep = PRESETS[name]
-    return arch, dict(keep)
+    default, others, keep = PRESETS[name]
+    if arch is not None and arch not in (default, *others):
+        raise ValueError(f"preset {name} is for {', '.join((default, *others))}, not {arch}")
+    return arch or default, dict(keep)
