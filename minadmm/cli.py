@@ -120,7 +120,8 @@ def cmd_prune(args):
             keep = parse_keep(args.keep, build(arch))
         cfg = PruneConfig(admm_iters=args.admm_iters, w_epochs=args.w_epochs, rho0=args.rho,
                           rho_growth=args.rho_growth, rho_max=max(args.rho_max, args.rho),
-                          rescale_U=not args.no_rescale_u, lr=args.lr, weight_decay=args.weight_decay,
+                          rescale_U=not args.no_rescale_u, lr=args.lr, admm_lr_decay=args.lr_decay,
+                          weight_decay=args.weight_decay,
                           batch_size=args.batch_size, retrain_keep=args.retrain_keep,
                           retrain_epochs=args.retrain_epochs, retrain_lr=args.retrain_lr,
                           retrain_lr_decay=args.retrain_lr_decay, eps_abs=args.eps_abs, eps_rel=args.eps_rel,
@@ -160,6 +161,8 @@ def add_prune_parser(sub):
     p.add_argument("--rho-max", type=_positive_float, default=d.rho_max)
     p.add_argument("--no-rescale-u", action="store_true", help="do not rescale U when rho changes (authors' code)")
     p.add_argument("--lr", type=_positive_float, default=d.lr, help="W-step Adam learning rate")
+    p.add_argument("--lr-decay", type=_positive_float, default=d.admm_lr_decay,
+                   help="W-step lr factor per ADMM iteration, in (0, 1]")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="W-step L2 coefficient")
     p.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
     p.add_argument("--retrain-keep", type=float, default=d.retrain_keep, help="dropout keep in retraining")

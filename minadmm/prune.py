@@ -32,6 +32,7 @@ class PruneConfig:
     rho_max: float = 1.0
     rescale_U: bool = True
     lr: float = 1e-3
+    admm_lr_decay: float = 1.0  # W-step lr multiplied by this after every ADMM iteration
     weight_decay: float = 5e-5  # L2 during the W-step, as the authors' train_loss (5e-5 * sum(W^2) / 2)
     batch_size: int = 50
     admm_keep: float = 1.0  # dropout keep during the W-step (the authors turn dropout off)
@@ -56,6 +57,9 @@ class PruneConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a dropout keep probability in (0, 1]")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay={self.weight_decay!r}: expected >= 0")
+        for name in ("admm_lr_decay", "retrain_lr_decay"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)!r}: expected a factor in (0, 1]")
         for name in ("lr", "retrain_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
@@ -92,6 +96,7 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
         log(f"resumed ADMM from {ckpt} after iteration {state.k}")
     while state.k < cfg.admm_iters:
         k = state.k + 1
+        opt.lr = cfg.lr * cfg.admm_lr_decay ** (k - 1)
         t0 = time.perf_counter()
         try:
             for e in range(cfg.w_epochs):  # W-step: minimise f + sum rho/2 ||W - Z + U||^2
@@ -104,7 +109,7 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
         test_acc = model.accuracy(Xt, yt)
         seconds = time.perf_counter() - t0
         for row in rows:
-            history.append({"k": k, **row, "loss": loss, "penalty": penalty, "test_acc": test_acc,
+            history.append({"k": k, **row, "lr": opt.lr, "loss": loss, "penalty": penalty, "test_acc": test_acc,
                             "seconds": seconds})
         if out_dir:
             save_history(history, out_dir, "history_admm")
