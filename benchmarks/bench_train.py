@@ -35,16 +35,16 @@ def worker(impl, batch, steps):
     n = batch * 8
     X, y = X[:n], y[:n]
     if impl == "minadmm":
-        from minadmm.layers import softmax_cross_entropy
         from minadmm.model import lenet5
         from minadmm.optim import Adam
+        from minadmm.parallel import GradientWorkers
         model = lenet5()
         opt = Adam(model.params, lr=1e-3)
+        gw = GradientWorkers(model)  # what training uses: one thread per core ($MINADMM_WORKERS)
 
         def step(i):
             s = slice((i % 8) * batch, (i % 8 + 1) * batch)
-            _, d = softmax_cross_entropy(model.forward(X[s]), y[s])
-            model.backward(d)
+            gw.loss_and_grads(X[s], y[s])
             opt.step(model.grads)
     else:
         import torch

@@ -2,13 +2,14 @@
 
 Kernels are module-level ``@njit`` functions on plain arrays and scalars; layers only call them.
 They are compiled once and cached on disk (``cache=True``), so the compile cost is paid on first use only.
-The convolution kernels are serial: training runs them in parallel on shards of the batch, one thread
-per core (parallel.py). Adam is a numba parallel loop: it runs alone, between the gradient computations.
+All kernels are serial: training runs them in parallel on shards of the batch, one thread per core
+(parallel.py). A numba ``parallel=True`` Adam was measured to slow training down (2,218 against 2,553
+samples/s at batch 64, docs/performance.md): its OpenMP threads compete with the worker threads.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 @njit(cache=True, nogil=True)
@@ -141,10 +142,10 @@ def maxpool2x2_backward(dout, arg, x_shape, like=None):
     return dx
 
 
-@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _adam(w, g, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2):
     # All scalars have w's dtype, so float32 parameters are updated in float32 arithmetic.
-    for i in prange(w.size):
+    for i in range(w.size):
         mi = b1 * m[i] + omb1 * g[i]
         vi = b2 * v[i] + omb2 * g[i] * g[i]
         m[i] = mi
@@ -152,9 +153,9 @@ def _adam(w, g, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2):
         w[i] -= lr * (mi / c1) / (np.sqrt(vi / c2) + eps)
 
 
-@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _adam_masked(w, g, m, v, mask, lr, b1, omb1, b2, omb2, eps, c1, c2):
-    for i in prange(w.size):
+    for i in range(w.size):
         gi = g[i] * mask[i]
         mi = (b1 * m[i] + omb1 * gi) * mask[i]
         vi = (b2 * v[i] + omb2 * gi * gi) * mask[i]

@@ -86,7 +86,8 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         cfg, dense_path, command = PruneConfig(**run["config"]), run["dense_from"], run["command"]
     else:
         keep = check_keep(keep, build(arch))
-        dense_model = load_model(dense_path, arch=arch) if dense_path else None  # fail early
+        if dense_path:
+            load_model(dense_path, arch=arch)  # a wrong file fails here, before any work
         run = {"arch": arch, "keep": keep, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
                "quick": quick, "baseline": baseline, "command": command}
         (out / "run.json").write_text(json.dumps(run, indent=1))
@@ -98,7 +99,7 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
     if not (out / "dense.npz").exists():
         t0 = time.perf_counter()
         if dense_path:
-            save_model(out / "dense.npz", dense_model)
+            save_model(out / "dense.npz", load_model(dense_path, arch=arch))
         else:
             log("no dense model given: pretraining one first")
             model = build(arch, seed=cfg.seed)

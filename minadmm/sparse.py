@@ -22,52 +22,54 @@ from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 FORMAT = "minadmm-sparse-1"
 
 
-@njit(cache=True, parallel=True)
-def _csr_dense(x, indptr, indices, data, b, y):
-    N, n_in = x.shape
-    for n in prange(N):
-        for j in range(y.shape[1]):
-            y[n, j] = b[j]
-        for i in range(n_in):
-            xi = x[n, i]
-            if xi != 0:
-                for t in range(indptr[i], indptr[i + 1]):
-                    y[n, indices[t]] += xi * data[t]
+@njit(cache=True, fastmath=True)
+def _csr_t(xt, indptr, indices, data, b, yt):
+    # xt (in, N), yt (out, N): batch-minor, so the innermost loop runs over the batch, contiguous.
+    n_in, N = xt.shape
+    for j in range(yt.shape[0]):
+        yt[j, :] = b[j]
+    for i in range(n_in):
+        src = xt[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            dst = yt[indices[t]]
+            wt = data[t]
+            for n in range(N):
+                dst[n] += wt * src[n]
 
 
-@njit(cache=True, parallel=True)
-def _sparse_conv(xp, ptr, c_idx, u_idx, v_idx, w, b, y):
-    N, F, Ho, Wo = y.shape
-    for n in prange(N):
-        for f in range(F):
+@njit(cache=True, parallel=True, fastmath=True)
+def _sparse_conv_t(xt, ptr, c_idx, u_idx, v_idx, w, b, yt):
+    # xt (C, Hp, Wp, N) padded, yt (F, Ho, Wo, N): one output channel per parallel task.
+    F, Ho, Wo, N = yt.shape
+    for f in prange(F):
+        yt[f] = b[f]
+        for t in range(ptr[f], ptr[f + 1]):
+            c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
             for i in range(Ho):
                 for j in range(Wo):
-                    y[n, f, i, j] = b[f]
-            for t in range(ptr[f], ptr[f + 1]):
-                c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
-                for i in range(Ho):
-                    for j in range(Wo):
-                        y[n, f, i, j] += wt * xp[n, c, i + u, j + v]
+                    for n in range(N):
+                        yt[f, i, j, n] += wt * xt[c, i + u, j + v, n]
 
 
-@njit(cache=True, parallel=True)
-def _sparse_conv_pool(xp, ptr, c_idx, u_idx, v_idx, w, b, out):
-    # Convolution of one (n, f) plane into a local buffer, then 2x2 max pooling straight from it.
-    N, F, Hq, Wq = out.shape
+@njit(cache=True, parallel=True, fastmath=True)
+def _sparse_conv_pool_t(xt, ptr, c_idx, u_idx, v_idx, w, b, out):
+    # The convolution of one output channel into a local (Ho, Wo, N) buffer, then 2x2 max pooling from it.
+    F, Hq, Wq, N = out.shape
     Ho, Wo = 2 * Hq, 2 * Wq  # the conv output rows/cols that pooling reads (odd edges dropped)
-    for n in prange(N):
-        buf = np.empty((Ho, Wo), dtype=np.float32)
-        for f in range(F):
-            buf[:, :] = b[f]
-            for t in range(ptr[f], ptr[f + 1]):
-                c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
-                for i in range(Ho):
-                    for j in range(Wo):
-                        buf[i, j] += wt * xp[n, c, i + u, j + v]
-            for i in range(Hq):
-                for j in range(Wq):
-                    out[n, f, i, j] = max(max(buf[2 * i, 2 * j], buf[2 * i, 2 * j + 1]),
-                                          max(buf[2 * i + 1, 2 * j], buf[2 * i + 1, 2 * j + 1]))
+    for f in prange(F):
+        buf = np.empty((Ho, Wo, N), dtype=np.float32)
+        buf[:] = b[f]
+        for t in range(ptr[f], ptr[f + 1]):
+            c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
+            for i in range(Ho):
+                for j in range(Wo):
+                    for n in range(N):
+                        buf[i, j, n] += wt * xt[c, i + u, j + v, n]
+        for i in range(Hq):
+            for j in range(Wq):
+                for n in range(N):
+                    out[f, i, j, n] = max(max(buf[2 * i, 2 * j, n], buf[2 * i, 2 * j + 1, n]),
+                                          max(buf[2 * i + 1, 2 * j, n], buf[2 * i + 1, 2 * j + 1, n]))
 
 
 class SparseDense:
@@ -84,9 +86,14 @@ class SparseDense:
         self.b = b.astype(np.float32)
 
     def forward(self, x):
-        y = np.empty((x.shape[0], self.shape[1]), dtype=np.float32)
-        _csr_dense(np.ascontiguousarray(x, dtype=np.float32), self.indptr, self.indices, self.data, self.b, y)
-        return y
+        """x (N, in) -> (N, out)."""
+        return self.forward_t(np.ascontiguousarray(x.T, dtype=np.float32)).T
+
+    def forward_t(self, xt):
+        """Batch-minor: xt (in, N) contiguous -> (out, N)."""
+        yt = np.empty((self.shape[1], xt.shape[1]), dtype=np.float32)
+        _csr_t(xt, self.indptr, self.indices, self.data, self.b, yt)
+        return yt
 
     def dense_weight(self):
         W = np.zeros(self.shape, dtype=np.float32)
@@ -109,31 +116,41 @@ class SparseConv2D:
         self.pad = pad
         self.ptr = np.zeros(F + 1, dtype=np.int32)
         np.cumsum(np.bincount(f, minlength=F), out=self.ptr[1:])
-        self.c, self.u, self.v = (a.astype(np.int16) for a in (c, u, v))
+        self.c, self.u, self.v = (a.astype(np.int64) for a in (c, u, v))  # int16 on disk
         self.w = W[f, c, u, v].astype(np.float32)
         self.b = b.astype(np.float32)
 
-    def forward(self, x):
-        N, C, H, W = x.shape
-        F, _, kh, kw = self.shape
+    def _padded_t(self, xt):
         p = self.pad
-        y = np.empty((N, F, H + 2 * p - kh + 1, W + 2 * p - kw + 1), dtype=np.float32)
-        _sparse_conv(self._padded(x), self.ptr, self.c, self.u, self.v, self.w, self.b, y)
-        return y
+        xt = np.pad(xt, ((0, 0), (p, p), (p, p), (0, 0))) if p else xt
+        return np.ascontiguousarray(xt, dtype=np.float32)
+
+    def forward(self, x):
+        """x (N, C, H, W) -> (N, F, Ho, Wo)."""
+        return self.forward_t(np.ascontiguousarray(x.transpose(1, 2, 3, 0))).transpose(3, 0, 1, 2)
 
     def forward_pool(self, x):
         """forward(x) followed by 2x2 max pooling, fused: (N, C, H, W) -> (N, F, Ho//2, Wo//2)."""
-        N, C, H, W = x.shape
-        F, _, kh, kw = self.shape
-        p = self.pad
-        out = np.empty((N, F, (H + 2 * p - kh + 1) // 2, (W + 2 * p - kw + 1) // 2), dtype=np.float32)
-        _sparse_conv_pool(self._padded(x), self.ptr, self.c, self.u, self.v, self.w, self.b, out)
-        return out
+        return self.forward_pool_t(np.ascontiguousarray(x.transpose(1, 2, 3, 0))).transpose(3, 0, 1, 2)
 
-    def _padded(self, x):
-        p = self.pad
-        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-        return np.ascontiguousarray(xp, dtype=np.float32)
+    def _out_hw(self, xt):
+        _, H, W, _ = xt.shape
+        _, _, kh, kw = self.shape
+        return H + 2 * self.pad - kh + 1, W + 2 * self.pad - kw + 1
+
+    def forward_t(self, xt):
+        """Batch-minor: xt (C, H, W, N) -> (F, Ho, Wo, N)."""
+        Ho, Wo = self._out_hw(xt)
+        yt = np.empty((self.shape[0], Ho, Wo, xt.shape[3]), dtype=np.float32)
+        _sparse_conv_t(self._padded_t(xt), self.ptr, self.c, self.u, self.v, self.w, self.b, yt)
+        return yt
+
+    def forward_pool_t(self, xt):
+        """Batch-minor conv + 2x2 max pooling: xt (C, H, W, N) -> (F, Ho//2, Wo//2, N)."""
+        Ho, Wo = self._out_hw(xt)
+        out = np.empty((self.shape[0], Ho // 2, Wo // 2, xt.shape[3]), dtype=np.float32)
+        _sparse_conv_pool_t(self._padded_t(xt), self.ptr, self.c, self.u, self.v, self.w, self.b, out)
+        return out
 
     def dense_weight(self):
         W = np.zeros(self.shape, dtype=np.float32)
@@ -142,7 +159,8 @@ class SparseConv2D:
         return W
 
     def arrays(self):
-        return {"ptr": self.ptr, "c": self.c, "u": self.u, "v": self.v, "w": self.w, "b": self.b,
+        return {"ptr": self.ptr, "c": self.c.astype(np.int16), "u": self.u.astype(np.int16),
+                "v": self.v.astype(np.int16), "w": self.w, "b": self.b,
                 "shape": np.array(self.shape), "pad": np.array(self.pad)}
 
 
@@ -155,6 +173,9 @@ class SparseModel:
         self.arch = arch
 
     def forward(self, x):
+        """x (N, C, H, W) -> logits (N, K). Runs batch-minor inside: every kernel's innermost loop is over
+        the batch, contiguous in memory, so the work per non-zero weight vectorises."""
+        xt = np.ascontiguousarray(np.moveaxis(x, 0, -1), dtype=np.float32)  # (C, H, W, N)
         skip = False
         for i, (_, layer) in enumerate(self.layers):
             if skip:
@@ -162,10 +183,20 @@ class SparseModel:
                 continue
             nxt = self.layers[i + 1][1] if i + 1 < len(self.layers) else None
             if isinstance(layer, SparseConv2D) and isinstance(nxt, MaxPool2D):
-                x, skip = layer.forward_pool(x), True
+                xt, skip = layer.forward_pool_t(xt), True
+            elif isinstance(layer, (SparseConv2D, SparseDense)):
+                xt = layer.forward_t(xt)
+            elif isinstance(layer, Flatten):
+                xt = xt.reshape(-1, xt.shape[-1])  # (C*H*W, N), (C, H, W) order
+            elif isinstance(layer, ReLU):
+                xt = np.maximum(xt, 0)
+            elif isinstance(layer, MaxPool2D):
+                C, H, W, N = xt.shape
+                xt = np.ascontiguousarray(xt[:, :H // 2 * 2, :W // 2 * 2].reshape(C, H // 2, 2, W // 2, 2, N)
+                                          .max(axis=(2, 4)))
             else:
-                x = layer.forward(x)
-        return x
+                raise ValueError(f"SparseModel: unsupported layer {type(layer).__name__}")
+        return np.ascontiguousarray(np.moveaxis(xt, -1, 0))
 
     def predict(self, X, batch_size=1000):
         return np.concatenate([self.forward(X[i:i + batch_size]).argmax(axis=1)
