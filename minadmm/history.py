@@ -73,3 +73,11 @@ def load_checkpoint(path, model, optimizer=None):
     for rng, state in zip(rngs, meta.get("dropout_rng", [])):
         rng.bit_generator.state = state
     return arrays, meta
+
+
+def resume_epochs(ckpt, model, optimizer, rng):
+    """Restore an epoch loop's checkpoint (written with meta keys "epoch", "rng", "history") into
+    ``model``, ``optimizer`` and ``rng``; returns (history, last finished epoch)."""
+    _, meta = load_checkpoint(ckpt, model, optimizer)
+    rng.bit_generator.state = meta["rng"]
+    return meta["history"], meta["epoch"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .admm import ADMMState, RhoSchedule
-from .history import load_checkpoint, save_checkpoint, save_history
+from .history import load_checkpoint, resume_epochs, save_checkpoint, save_history
 from .optim import Adam
 from .projections import topk_mask
 from .train import DivergenceError, run_epoch
@@ -146,9 +146,7 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
     ckpt = Path(out_dir) / f"{name}_checkpoint.npz" if out_dir else None
     history, start = [], 0
     if resume and ckpt is not None and ckpt.exists():
-        _, meta = load_checkpoint(ckpt, model, opt)
-        rng.bit_generator.state = meta["rng"]
-        history, start = meta["history"], meta["epoch"]
+        history, start = resume_epochs(ckpt, model, opt, rng)
         log(f"resumed {name} from {ckpt} after epoch {start}")
     for epoch in range(start + 1, cfg.retrain_epochs + 1):
         opt.lr = cfg.retrain_lr * cfg.retrain_lr_decay ** (epoch - 1)

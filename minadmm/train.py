@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .history import load_checkpoint, save_checkpoint, save_history
+from .history import resume_epochs, save_checkpoint, save_history
 from .parallel import GradientWorkers
 from .model import save_model
 from .optim import make_optimizer
@@ -100,9 +100,7 @@ def fit(model, data, config: TrainConfig, out_dir=None, resume=False, log=print)
     if resume:
         if ckpt is None or not ckpt.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
-        _, meta = load_checkpoint(ckpt, model, opt)
-        rng.bit_generator.state = meta["rng"]
-        history, start = meta["history"], meta["epoch"]
+        history, start = resume_epochs(ckpt, model, opt, rng)
         log(f"resumed from {ckpt} after epoch {start}")
     for epoch in range(start + 1, config.epochs + 1):
         opt.lr = config.lr * config.lr_decay ** (epoch - 1)
