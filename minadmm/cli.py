@@ -143,7 +143,8 @@ def cmd_prune(args):
 
 
 def add_prune_parser(sub):
-    d = __import__("minadmm.prune", fromlist=["PruneConfig"]).PruneConfig()
+    from .prune import PruneConfig
+    d = PruneConfig()  # the defaults shown by --help
     p = sub.add_parser("prune", help="ADMM pruning, hard pruning, masked retraining, report")
     p.add_argument("--preset", help="named targets, e.g. lenet5-71x (the paper's 100/2000/3600/350)")
     p.add_argument("--keep", help="per-layer targets: counts (fc1=3600) or ratios (fc1=0.009), comma-separated")
