@@ -118,5 +118,6 @@ for name, res in results.items():
 
 # %% [markdown]
 # **What to notice:** the smaller the primal residual at the end of ADMM, the less accuracy hard pruning
-# destroys, and the less retraining has to repair. That is the paper's argument for ADMM over pruning by
-# magnitude at the end (tutorial 5 measures that comparison).
+# destroys (the "hard-prune drop" printed above). After masked retraining the two schedules can end close
+# together: in our full-mode run (docs/figures) the drop was 2.35 points with constant rho and 0.55 with the
+# growing rho, and both ended near 98.9%. Tutorial 5 compares ADMM with pruning by magnitude.
