@@ -29,7 +29,6 @@ FLOP_PER_SAMPLE = 13.2e6
 
 
 def worker(impl, batch, steps):
-    import numpy as np
     from minadmm.data import load_mnist
     X, y, _, _ = load_mnist(download=False)
     n = batch * 8

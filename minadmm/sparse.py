@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import kernels
 from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 
 FORMAT = "minadmm-sparse-1"

@@ -1,6 +1,5 @@
 """Shared fixtures. Tests that need real MNIST fail (never skip) when it cannot be found: point
 MINADMM_DATA at a directory that holds it (CI uses ../shared/data/mnist)."""
-import os
 from pathlib import Path
 
 import numpy as np

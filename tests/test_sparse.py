@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from minadmm.layers import Conv2D
 from minadmm.model import lenet5
 from minadmm.prune import hard_prune
 from minadmm.sparse import (SparseConv2D, SparseDense, compress, dense_flops, load_compressed,

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minadmm.admm import ADMMState, RhoSchedule, u_step, w_step_penalty_grad, z_step
+from minadmm.admm import u_step, w_step_penalty_grad, z_step
 from minadmm.model import load_model
 from minadmm.plots import plot_residuals
 from minadmm.prune import PruneConfig, hard_prune, retrain, run_admm
