@@ -19,6 +19,7 @@ from numba import njit, prange
 from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 
 FORMAT = "minadmm-sparse-1"
+SMALL_BATCH = 8  # below this, SparseModel.forward runs sample by sample (see docs/performance.md)
 
 
 @njit(cache=True, fastmath=True)
@@ -71,6 +72,46 @@ def _sparse_conv_pool_t(xt, ptr, c_idx, u_idx, v_idx, w, b, out):
                                           max(buf[2 * i + 1, 2 * j, n], buf[2 * i + 1, 2 * j + 1, n]))
 
 
+@njit(cache=True, fastmath=True)
+def _sparse_conv_pool_s(x, ptr, c_idx, u_idx, v_idx, w, b, out, pool):
+    # Sample-major twin of the batch-minor kernels for small batches: x (C, Hp, Wp) padded, one sample;
+    # the innermost loop runs along an output row (contiguous), which is what vectorises at N = 1.
+    # pool: out (F, Ho//2, Wo//2) gets 2x2 max pooling of the conv; else out (F, Ho, Wo) gets the conv.
+    F = out.shape[0]
+    if pool:
+        Ho, Wo = 2 * out.shape[1], 2 * out.shape[2]
+    else:
+        Ho, Wo = out.shape[1], out.shape[2]
+    buf = np.empty((Ho, Wo), dtype=np.float32)
+    for f in range(F):
+        buf[:] = b[f]
+        for t in range(ptr[f], ptr[f + 1]):
+            c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
+            for i in range(Ho):
+                src = x[c, i + u]
+                dst = buf[i]
+                for j in range(Wo):
+                    dst[j] += wt * src[j + v]
+        if pool:
+            for i in range(Ho // 2):
+                for j in range(Wo // 2):
+                    out[f, i, j] = max(max(buf[2 * i, 2 * j], buf[2 * i, 2 * j + 1]),
+                                       max(buf[2 * i + 1, 2 * j], buf[2 * i + 1, 2 * j + 1]))
+        else:
+            out[f] = buf
+
+
+@njit(cache=True, fastmath=True)
+def _csr_s(x, indptr, indices, data, b, y):
+    # One sample: x (in,), y (out,); y = b + x @ W over the stored entries of W only.
+    y[:] = b
+    for i in range(x.shape[0]):
+        xi = x[i]
+        if xi != 0.0:
+            for t in range(indptr[i], indptr[i + 1]):
+                y[indices[t]] += data[t] * xi
+
+
 class SparseDense:
     """CSR by input row of a Dense W (in, out). x (N, in) -> y (N, out)."""
 
@@ -93,6 +134,12 @@ class SparseDense:
         yt = np.empty((self.shape[1], xt.shape[1]), dtype=np.float32)
         _csr_t(xt, self.indptr, self.indices, self.data, self.b, yt)
         return yt
+
+    def forward_s(self, x):
+        """One sample, sample-major: x (in,) -> (out,)."""
+        y = np.empty(self.shape[1], dtype=np.float32)
+        _csr_s(np.ascontiguousarray(x, dtype=np.float32), self.indptr, self.indices, self.data, self.b, y)
+        return y
 
     def dense_weight(self):
         W = np.zeros(self.shape, dtype=np.float32)
@@ -151,6 +198,18 @@ class SparseConv2D:
         _sparse_conv_pool_t(self._padded_t(xt), self.ptr, self.c, self.u, self.v, self.w, self.b, out)
         return out
 
+    def forward_s(self, x, pool=False):
+        """One sample, sample-major: x (C, H, W) -> (F, Ho, Wo), or (F, Ho//2, Wo//2) with 2x2 max pooling
+        fused when ``pool``."""
+        p = self.pad
+        x = np.pad(x, ((0, 0), (p, p), (p, p))) if p else x
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        _, _, kh, kw = self.shape
+        Ho, Wo = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+        out = np.empty((self.shape[0], Ho // 2, Wo // 2) if pool else (self.shape[0], Ho, Wo), dtype=np.float32)
+        _sparse_conv_pool_s(x, self.ptr, self.c, self.u, self.v, self.w, self.b, out, pool)
+        return out
+
     def dense_weight(self):
         W = np.zeros(self.shape, dtype=np.float32)
         f = np.repeat(np.arange(self.shape[0]), np.diff(self.ptr))
@@ -172,8 +231,12 @@ class SparseModel:
         self.arch = arch
 
     def forward(self, x):
-        """x (N, C, H, W) -> logits (N, K). Runs batch-minor inside: every kernel's innermost loop is over
-        the batch, contiguous in memory, so the work per non-zero weight vectorises."""
+        """x (N, C, H, W) -> logits (N, K). Batches of at least SMALL_BATCH run batch-minor: every kernel's
+        innermost loop is over the batch, contiguous in memory, so the work per non-zero weight vectorises.
+        Smaller batches run one sample at a time, sample-major (innermost loop along an output row), in
+        serial kernels that pay no thread start-up."""
+        if len(x) < SMALL_BATCH:
+            return np.stack([self._forward_sample(s) for s in x]) if len(x) else np.zeros((0, self.n_out()), np.float32)
         xt = np.ascontiguousarray(np.moveaxis(x, 0, -1), dtype=np.float32)  # (C, H, W, N)
         skip = False
         for i, (_, layer) in enumerate(self.layers):
@@ -196,6 +259,33 @@ class SparseModel:
             else:
                 raise ValueError(f"SparseModel: unsupported layer {type(layer).__name__}")
         return np.ascontiguousarray(np.moveaxis(xt, -1, 0))
+
+    def _forward_sample(self, x):
+        """x (C, H, W) -> logits (K,), sample-major, serial kernels."""
+        skip = False
+        for i, (_, layer) in enumerate(self.layers):
+            if skip:
+                skip = False
+                continue
+            nxt = self.layers[i + 1][1] if i + 1 < len(self.layers) else None
+            if isinstance(layer, SparseConv2D):
+                skip = isinstance(nxt, MaxPool2D)
+                x = layer.forward_s(x, pool=skip)
+            elif isinstance(layer, SparseDense):
+                x = layer.forward_s(x)
+            elif isinstance(layer, Flatten):
+                x = x.reshape(-1)  # (C*H*W,), (C, H, W) order as Flatten
+            elif isinstance(layer, ReLU):
+                x = np.maximum(x, 0)
+            elif isinstance(layer, MaxPool2D):
+                C, H, W = x.shape
+                x = x[:, :H // 2 * 2, :W // 2 * 2].reshape(C, H // 2, 2, W // 2, 2).max(axis=(2, 4))
+            else:
+                raise ValueError(f"SparseModel: unsupported layer {type(layer).__name__}")
+        return x
+
+    def n_out(self):
+        return next(layer.shape[1] for _, layer in reversed(self.layers) if isinstance(layer, SparseDense))
 
     def predict(self, X, batch_size=1000):
         return np.concatenate([self.forward(X[i:i + batch_size]).argmax(axis=1)

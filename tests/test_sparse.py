@@ -60,3 +60,39 @@ def test_fused_conv_pool_matches_twins(pad, rng):
     x = rng.standard_normal((3, 3, 9, 8)).astype(np.float32)  # odd conv output edges are dropped
     expected, _ = R.maxpool2x2_forward(reference_conv(x, layer))
     np.testing.assert_allclose(layer.forward_pool(x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("pad", [0, 2])
+@pytest.mark.parametrize("pool", [False, True])
+def test_sample_major_conv_matches_twins(pad, pool, rng):
+    from minadmm import reference as R
+    W = sparse_weights(rng, (5, 3, 5, 5), 0.2)
+    layer = SparseConv2D(W, rng.standard_normal(5).astype(np.float32), pad)
+    x = rng.standard_normal((1, 3, 11, 10)).astype(np.float32)
+    expected = reference_conv(x, layer)
+    if pool:
+        expected, _ = R.maxpool2x2_forward(expected)
+    np.testing.assert_allclose(layer.forward_s(x[0], pool=pool), expected[0], rtol=1e-5, atol=1e-5)
+
+
+def test_sample_major_dense_matches_twin(rng):
+    W = sparse_weights(rng, (30, 17), 0.1)
+    layer = SparseDense(W, rng.standard_normal(17).astype(np.float32))
+    x = rng.standard_normal(30).astype(np.float32)
+    x[x < -0.5] = 0
+    np.testing.assert_allclose(layer.forward_s(x), reference_dense(x[None], layer)[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 8, 20])
+def test_small_and_large_batches_agree(n, rng):
+    """Batches below SMALL_BATCH take the sample-major path; both paths give the dense model's logits."""
+    from minadmm.sparse import SMALL_BATCH
+    m = lenet5(seed=1)
+    hard_prune(m, {"conv1": 100, "conv2": 2000, "fc1": 3600, "fc2": 350})
+    s = compress(m)
+    x = rng.random((n, 1, 28, 28)).astype(np.float32)
+    m.eval()
+    out = s.forward(x)
+    assert out.shape == (n, 10)
+    np.testing.assert_allclose(out, m.forward(x) if n else np.zeros((0, 10)), rtol=1e-4, atol=1e-4)
+    assert (n < SMALL_BATCH) == (n in (0, 1, 3))
