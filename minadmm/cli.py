@@ -66,7 +66,8 @@ def cmd_train(args):
         raise CLIError(f"{out} already holds a trained model; use --resume to continue it, "
                        f"--overwrite to start again, or another --out")
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay,
-                      optimizer=args.optimizer, weight_decay=args.weight_decay, keep=args.keep, seed=args.seed)
+                      optimizer=args.optimizer, weight_decay=args.weight_decay, keep=args.keep, shift=args.shift,
+                      seed=args.seed)
     model = build(args.model, seed=args.seed)
     data = _load_data(args)
     t0 = time.perf_counter()
@@ -123,6 +124,7 @@ def cmd_prune(args):
                           rescale_U=not args.no_rescale_u, lr=args.lr, admm_lr_decay=args.lr_decay,
                           weight_decay=args.weight_decay,
                           batch_size=args.batch_size, retrain_keep=args.retrain_keep,
+                          admm_shift=args.admm_shift, retrain_shift=args.retrain_shift,
                           retrain_epochs=args.retrain_epochs, retrain_lr=args.retrain_lr,
                           retrain_lr_decay=args.retrain_lr_decay, eps_abs=args.eps_abs, eps_rel=args.eps_rel,
                           early_stop=args.early_stop, seed=args.seed)
@@ -167,6 +169,10 @@ def add_prune_parser(sub):
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="W-step L2 coefficient")
     p.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
     p.add_argument("--retrain-keep", type=float, default=d.retrain_keep, help="dropout keep in retraining")
+    p.add_argument("--admm-shift", type=int, default=d.admm_shift,
+                   help="random translations (pixels) in the W-step; 0: none (the paper)")
+    p.add_argument("--retrain-shift", type=int, default=d.retrain_shift,
+                   help="random translations (pixels) in masked retraining and the baseline's; 0: none (the paper)")
     p.add_argument("--retrain-epochs", type=int, default=d.retrain_epochs)
     p.add_argument("--retrain-lr", type=_positive_float, default=d.retrain_lr)
     p.add_argument("--retrain-lr-decay", type=_positive_float, default=d.retrain_lr_decay)
@@ -191,6 +197,7 @@ def build_parser():
     t.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
     t.add_argument("--weight-decay", type=float, default=5e-5, help="L2 coefficient on weights")
     t.add_argument("--keep", type=float, default=0.5, help="dropout keep probability")
+    t.add_argument("--shift", type=int, default=0, help="random translations of up to this many pixels; 0: none")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")

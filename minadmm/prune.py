@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .admm import ADMMState, RhoSchedule
+from .augment import RandomShift
 from .history import load_checkpoint, resume_epochs, save_checkpoint, save_history
 from .optim import Adam
 from .projections import topk_mask
@@ -37,10 +38,12 @@ class PruneConfig:
     weight_decay: float = 5e-5  # L2 during the W-step, as the authors' train_loss (5e-5 * sum(W^2) / 2)
     batch_size: int = 50
     admm_keep: float = 1.0  # dropout keep during the W-step (the authors turn dropout off)
+    admm_shift: int = 0  # random translations (pixels) during the W-step; 0 = none, as the authors
     retrain_epochs: int = 10
     retrain_lr: float = 1e-3
     retrain_lr_decay: float = 0.8  # lr multiplied by this after every retraining epoch
     retrain_keep: float = 1.0
+    retrain_shift: int = 0  # random translations (pixels) in masked retraining (baseline too); 0 = none
     eps_abs: float = 1e-4
     eps_rel: float = 1e-3
     early_stop: bool = False
@@ -64,6 +67,7 @@ class PruneConfig:
         for name in ("lr", "retrain_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
+        RandomShift(self.admm_shift), RandomShift(self.retrain_shift)  # validate
         self.schedule()  # validates rho0, rho_growth, rho_max
 
     def schedule(self):
@@ -102,7 +106,7 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
         try:
             for e in range(cfg.w_epochs):  # W-step: minimise f + sum rho/2 ||W - Z + U||^2
                 loss, _ = run_epoch(model, opt, X, y, cfg.batch_size, rng, grad_hook=state.add_penalty_grads,
-                                    desc=f"ADMM {k}/{cfg.admm_iters} W-step")
+                                    desc=f"ADMM {k}/{cfg.admm_iters} W-step", augment=RandomShift(cfg.admm_shift))
         except DivergenceError as err:
             raise _diverged("ADMM", k, err, ckpt) from None
         penalty = state.penalty()
@@ -152,7 +156,8 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
         opt.lr = cfg.retrain_lr * cfg.retrain_lr_decay ** (epoch - 1)
         t0 = time.perf_counter()
         try:
-            loss, train_acc = run_epoch(model, opt, X, y, cfg.batch_size, rng, desc=f"{name} {epoch}")
+            loss, train_acc = run_epoch(model, opt, X, y, cfg.batch_size, rng, desc=f"{name} {epoch}",
+                                        augment=RandomShift(cfg.retrain_shift))
         except DivergenceError as err:
             raise _diverged(name, epoch, err, ckpt) from None
         test_acc = model.accuracy(Xt, yt)

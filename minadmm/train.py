@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .augment import RandomShift
 from .history import resume_epochs, save_checkpoint, save_history
 from .parallel import GradientWorkers
 from .model import save_model
@@ -36,6 +37,7 @@ class TrainConfig:
     optimizer: str = "adam"
     weight_decay: float = 5e-5
     keep: float = 0.5
+    shift: int = 0  # random translations of up to this many pixels (augment.py; 0: none, as the authors)
     seed: int = 0
 
     def __post_init__(self):
@@ -45,32 +47,36 @@ class TrainConfig:
             raise ValueError(f"batch_size={self.batch_size}: expected a positive integer")
         if not 0.0 < self.keep <= 1.0:
             raise ValueError(f"keep={self.keep}: expected a dropout keep probability in (0, 1]")
+        RandomShift(self.shift)  # validates shift
         if not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay={self.lr_decay}: expected a factor in (0, 1]")
 
 
-def run_epoch(model, optimizer, X, y, batch_size, rng, grad_hook=None, desc="train", max_loss=1e4, workers=None):
+def run_epoch(model, optimizer, X, y, batch_size, rng, grad_hook=None, desc="train", max_loss=1e4, workers=None,
+              augment=None):
     """One pass over (X, y) in a random order drawn from ``rng``.
 
     X (N, 1, 28, 28) float32, y (N,) int64. ``grad_hook()``, if given, runs after backward and before the
     optimizer step (the ADMM W-step adds rho (W - Z + U) there). ``workers``: threads computing each
-    batch's gradient (default: one per core; 1 = single thread, see parallel.py). Returns (mean loss,
+    batch's gradient (default: one per core; 1 = single thread, see parallel.py). ``augment(xb, rng)``, if
+    given, transforms each batch's images before the forward pass (``augment.RandomShift``). Returns (mean loss,
     running accuracy on the training batches, in training mode). Raises DivergenceError if a batch loss
     is not finite or exceeds ``max_loss``.
     """
     model.train()
     with GradientWorkers(model, workers) as gw:
-        return _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss)
+        return _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss, augment)
 
 
-def _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss):
+def _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss, augment):
     order = rng.permutation(len(X))
     total_loss, correct, seen = 0.0, 0, 0
     n_batches = math.ceil(len(X) / batch_size)
     bar = tqdm(range(n_batches), desc=desc, leave=False, disable=None, unit="batch")
     for b in bar:
         idx = order[b * batch_size:(b + 1) * batch_size]
-        loss, logits = gw.loss_and_grads(X[idx], y[idx])
+        xb = X[idx] if augment is None else augment(X[idx], rng)
+        loss, logits = gw.loss_and_grads(xb, y[idx])
         if not np.isfinite(loss) or loss > max_loss:
             raise DivergenceError(f"loss {loss} at batch {b}")
         if grad_hook is not None:
@@ -105,7 +111,8 @@ def fit(model, data, config: TrainConfig, out_dir=None, resume=False, log=print)
     for epoch in range(start + 1, config.epochs + 1):
         opt.lr = config.lr * config.lr_decay ** (epoch - 1)
         t0 = time.perf_counter()
-        loss, train_acc = run_epoch(model, opt, X, y, config.batch_size, rng, desc=f"epoch {epoch}")
+        loss, train_acc = run_epoch(model, opt, X, y, config.batch_size, rng, desc=f"epoch {epoch}",
+                                    augment=RandomShift(config.shift))
         seconds = time.perf_counter() - t0
         test_acc = model.accuracy(Xt, yt)
         row = {"epoch": epoch, "lr": opt.lr, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,

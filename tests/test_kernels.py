@@ -70,3 +70,25 @@ def test_adam_matches_twin(masked, dtype, rng):
     np.testing.assert_allclose(m1, m2, rtol=tol, atol=tol)
     if masked:
         assert np.all(w1[mask == 0] == 0) and np.all(m1[mask == 0] == 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 4), st.integers(1, 3), st.integers(0, 3))
+def test_shift_images_matches_twin(N, C, s):
+    from minadmm.augment import draw_shifts, reference_shift_images, shift_images
+    rng = np.random.default_rng(N * 7 + s)
+    x = rng.standard_normal((N, C, 6, 5)).astype(np.float32)
+    dy, dx = draw_shifts(N, s, rng)
+    np.testing.assert_array_equal(shift_images(x, dy, dx), reference_shift_images(x, dy, dx))
+
+
+def test_shift_images_moves_a_pixel(rng):
+    from minadmm.augment import RandomShift, shift_images
+    x = np.zeros((1, 1, 5, 5), np.float32)
+    x[0, 0, 2, 2] = 1
+    out = shift_images(x, [1], [-2])  # out[i, j] = x[i + 1, j - 2]
+    assert out[0, 0, 1, 4] == 1 and out.sum() == 1
+    assert shift_images(x, [3], [0]).sum() == 0  # shifted off the image
+    assert RandomShift(0)(x, rng) is x
+    with pytest.raises(ValueError, match="shift=-1"):
+        RandomShift(-1)

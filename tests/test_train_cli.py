@@ -28,14 +28,16 @@ def test_same_seed_same_result(mnist):
         np.testing.assert_array_equal(a.params[k], b.params[k])
 
 
-def test_resume_equals_uninterrupted(mnist, tmp_path):
+@pytest.mark.parametrize("shift", [0, 2])  # the augmentation draws from the checkpointed RNG too
+def test_resume_equals_uninterrupted(shift, mnist, tmp_path):
     data = small(mnist)
     full = lenet5(seed=1)
-    fit(full, data, TrainConfig(epochs=2, seed=1), log=lambda s: None)
+    fit(full, data, TrainConfig(epochs=2, seed=1, shift=shift), log=lambda s: None)
     part = lenet5(seed=1)
-    fit(part, data, TrainConfig(epochs=1, seed=1), out_dir=tmp_path, log=lambda s: None)
+    fit(part, data, TrainConfig(epochs=1, seed=1, shift=shift), out_dir=tmp_path, log=lambda s: None)
     resumed = lenet5(seed=1)
-    hist = fit(resumed, data, TrainConfig(epochs=2, seed=1), out_dir=tmp_path, resume=True, log=lambda s: None)
+    hist = fit(resumed, data, TrainConfig(epochs=2, seed=1, shift=shift), out_dir=tmp_path, resume=True,
+               log=lambda s: None)
     assert [r["epoch"] for r in hist] == [1, 2]
     for k in full.params:
         np.testing.assert_array_equal(full.params[k], resumed.params[k])
@@ -53,6 +55,8 @@ def run_cli(*args):
     (["prune", "--keep", "fc7=10", "--out", "x"], "unknown layer 'fc7'"),
     (["prune", "--preset", "lenet5-99x", "--out", "x"], "unknown preset 'lenet5-99x'"),
     (["prune", "--out", "x"], "give exactly one of --preset"),
+    (["prune", "--preset", "lenet5-71x", "--retrain-shift", "-1", "--out", "x"], "shift=-1: expected an integer"),
+    (["train", "--shift", "12", "--out", "x"], "shift=12: expected an integer number of pixels in [0, 8]"),
     (["evaluate", "missing.npz"], "model file missing.npz does not exist"),
 ])
 def test_cli_bad_input_one_line_error(args, message, tmp_path):
