@@ -230,6 +230,20 @@ class SparseModel:
         self.layers = layers
         self.arch = arch
 
+    def _plan(self):
+        """The layers to run, as (layer, pool) pairs: a SparseConv2D followed by a MaxPool2D becomes one
+        step with pool=True (the pooling layer is then skipped)."""
+        plan, i = [], 0
+        while i < len(self.layers):
+            layer = self.layers[i][1]
+            pool = isinstance(layer, SparseConv2D) and i + 1 < len(self.layers) and \
+                isinstance(self.layers[i + 1][1], MaxPool2D)
+            if not isinstance(layer, (SparseConv2D, SparseDense, Flatten, ReLU, MaxPool2D)):
+                raise ValueError(f"SparseModel: unsupported layer {type(layer).__name__}")
+            plan.append((layer, pool))
+            i += 2 if pool else 1
+        return plan
+
     def forward(self, x):
         """x (N, C, H, W) -> logits (N, K). Batches of at least SMALL_BATCH run batch-minor: every kernel's
         innermost loop is over the batch, contiguous in memory, so the work per non-zero weight vectorises.
@@ -238,50 +252,35 @@ class SparseModel:
         if len(x) < SMALL_BATCH:
             return np.stack([self._forward_sample(s) for s in x]) if len(x) else np.zeros((0, self.n_out()), np.float32)
         xt = np.ascontiguousarray(np.moveaxis(x, 0, -1), dtype=np.float32)  # (C, H, W, N)
-        skip = False
-        for i, (_, layer) in enumerate(self.layers):
-            if skip:
-                skip = False
-                continue
-            nxt = self.layers[i + 1][1] if i + 1 < len(self.layers) else None
-            if isinstance(layer, SparseConv2D) and isinstance(nxt, MaxPool2D):
-                xt, skip = layer.forward_pool_t(xt), True
+        for layer, pool in self._plan():
+            if pool:
+                xt = layer.forward_pool_t(xt)
             elif isinstance(layer, (SparseConv2D, SparseDense)):
                 xt = layer.forward_t(xt)
             elif isinstance(layer, Flatten):
                 xt = xt.reshape(-1, xt.shape[-1])  # (C*H*W, N), (C, H, W) order
             elif isinstance(layer, ReLU):
                 xt = np.maximum(xt, 0)
-            elif isinstance(layer, MaxPool2D):
+            else:  # MaxPool2D not fused with a convolution
                 C, H, W, N = xt.shape
                 xt = np.ascontiguousarray(xt[:, :H // 2 * 2, :W // 2 * 2].reshape(C, H // 2, 2, W // 2, 2, N)
                                           .max(axis=(2, 4)))
-            else:
-                raise ValueError(f"SparseModel: unsupported layer {type(layer).__name__}")
         return np.ascontiguousarray(np.moveaxis(xt, -1, 0))
 
     def _forward_sample(self, x):
         """x (C, H, W) -> logits (K,), sample-major, serial kernels."""
-        skip = False
-        for i, (_, layer) in enumerate(self.layers):
-            if skip:
-                skip = False
-                continue
-            nxt = self.layers[i + 1][1] if i + 1 < len(self.layers) else None
+        for layer, pool in self._plan():
             if isinstance(layer, SparseConv2D):
-                skip = isinstance(nxt, MaxPool2D)
-                x = layer.forward_s(x, pool=skip)
+                x = layer.forward_s(x, pool=pool)
             elif isinstance(layer, SparseDense):
                 x = layer.forward_s(x)
             elif isinstance(layer, Flatten):
                 x = x.reshape(-1)  # (C*H*W,), (C, H, W) order as Flatten
             elif isinstance(layer, ReLU):
                 x = np.maximum(x, 0)
-            elif isinstance(layer, MaxPool2D):
+            else:  # MaxPool2D not fused with a convolution
                 C, H, W = x.shape
                 x = x[:, :H // 2 * 2, :W // 2 * 2].reshape(C, H // 2, 2, W // 2, 2).max(axis=(2, 4))
-            else:
-                raise ValueError(f"SparseModel: unsupported layer {type(layer).__name__}")
         return x
 
     def n_out(self):

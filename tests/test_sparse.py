@@ -83,11 +83,12 @@ def test_sample_major_dense_matches_twin(rng):
     np.testing.assert_allclose(layer.forward_s(x), reference_dense(x[None], layer)[0], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("conv_relu", [False, True])  # True: ReLU between conv and pool, pooling not fused
 @pytest.mark.parametrize("n", [0, 1, 3, 8, 20])
-def test_small_and_large_batches_agree(n, rng):
+def test_small_and_large_batches_agree(n, conv_relu, rng):
     """Batches below SMALL_BATCH take the sample-major path; both paths give the dense model's logits."""
     from minadmm.sparse import SMALL_BATCH
-    m = lenet5(seed=1)
+    m = lenet5(seed=1, conv_relu=conv_relu)
     hard_prune(m, {"conv1": 100, "conv2": 2000, "fc1": 3600, "fc2": 350})
     s = compress(m)
     x = rng.random((n, 1, 28, 28)).astype(np.float32)
