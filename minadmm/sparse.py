@@ -73,32 +73,39 @@ def _sparse_conv_pool_t(xt, ptr, c_idx, u_idx, v_idx, w, b, out):
 
 
 @njit(cache=True, fastmath=True)
-def _sparse_conv_pool_s(x, ptr, c_idx, u_idx, v_idx, w, b, out, pool):
-    # Sample-major twin of the batch-minor kernels for small batches: x (C, Hp, Wp) padded, one sample;
-    # the innermost loop runs along an output row (contiguous), which is what vectorises at N = 1.
+def _sparse_conv_pool_s(x, kw, ptr, c_idx, u_idx, v_idx, w, b, out, pool):
+    # Sample-major twin of the batch-minor kernels for small batches: x (C, Hp, Wp) padded, one sample.
+    # A tap (c, u, v) adds w * x[c, i + u, j + v] to output (i, j); with rows of width Wp flattened,
+    # output p = i * Wp + j reads x[c].flat[u * Wp + v + p], so each tap is one contiguous loop over p
+    # (the columns j >= Wo it also computes are never read). Long contiguous loops are what vectorise at N = 1.
     # pool: out (F, Ho//2, Wo//2) gets 2x2 max pooling of the conv; else out (F, Ho, Wo) gets the conv.
+    C, Hp, Wp = x.shape
     F = out.shape[0]
     if pool:
         Ho, Wo = 2 * out.shape[1], 2 * out.shape[2]
     else:
         Ho, Wo = out.shape[1], out.shape[2]
-    buf = np.empty((Ho, Wo), dtype=np.float32)
+    P = Ho * Wp - (kw - 1)  # the last output row stops at its last valid column
+    xf = x.reshape(C, Hp * Wp)
+    buf = np.empty(Ho * Wp, dtype=np.float32)
     for f in range(F):
         buf[:] = b[f]
         for t in range(ptr[f], ptr[f + 1]):
-            c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
-            for i in range(Ho):
-                src = x[c, i + u]
-                dst = buf[i]
-                for j in range(Wo):
-                    dst[j] += wt * src[j + v]
+            off = u_idx[t] * Wp + v_idx[t]
+            src = xf[c_idx[t], off:off + P]  # a slice: the loop below then indexes from 0 and vectorises
+            wt = w[t]
+            for p in range(P):
+                buf[p] += wt * src[p]
         if pool:
             for i in range(Ho // 2):
+                r0, r1 = 2 * i * Wp, (2 * i + 1) * Wp
                 for j in range(Wo // 2):
-                    out[f, i, j] = max(max(buf[2 * i, 2 * j], buf[2 * i, 2 * j + 1]),
-                                       max(buf[2 * i + 1, 2 * j], buf[2 * i + 1, 2 * j + 1]))
+                    out[f, i, j] = max(max(buf[r0 + 2 * j], buf[r0 + 2 * j + 1]),
+                                       max(buf[r1 + 2 * j], buf[r1 + 2 * j + 1]))
         else:
-            out[f] = buf
+            for i in range(Ho):
+                for j in range(Wo):
+                    out[f, i, j] = buf[i * Wp + j]
 
 
 @njit(cache=True, fastmath=True)
@@ -207,7 +214,7 @@ class SparseConv2D:
         _, _, kh, kw = self.shape
         Ho, Wo = x.shape[1] - kh + 1, x.shape[2] - kw + 1
         out = np.empty((self.shape[0], Ho // 2, Wo // 2) if pool else (self.shape[0], Ho, Wo), dtype=np.float32)
-        _sparse_conv_pool_s(x, self.ptr, self.c, self.u, self.v, self.w, self.b, out, pool)
+        _sparse_conv_pool_s(x, kw, self.ptr, self.c, self.u, self.v, self.w, self.b, out, pool)
         return out
 
     def dense_weight(self):
