@@ -24,8 +24,14 @@ def _im2col(xr, kh, kw, C, cols):
             for j in range(Wo):
                 row = (n * Ho + i) * Wo + j
                 for u in range(kh):
-                    for t in range(run):
-                        cols[row, u * run + t] = xr[n, i + u, j * C + t]
+                    if run >= 16:  # long runs: copy between slices, whose 0-based loop vectorises
+                        src = xr[n, i + u, j * C:j * C + run]
+                        dst = cols[row, u * run:(u + 1) * run]
+                        for t in range(run):
+                            dst[t] = src[t]
+                    else:  # short runs (conv1, C = 1): slicing costs more than it saves
+                        for t in range(run):
+                            cols[row, u * run + t] = xr[n, i + u, j * C + t]
 
 
 def _pad_merge(x, pad):
@@ -66,8 +72,14 @@ def _col2im(cols, kh, kw, C, dxr):
             for j in range(Wo):
                 row = (n * Ho + i) * Wo + j
                 for u in range(kh):
-                    for t in range(run):
-                        dxr[n, i + u, j * C + t] += cols[row, u * run + t]
+                    if run >= 16:  # as in _im2col
+                        dst = dxr[n, i + u, j * C:j * C + run]
+                        src = cols[row, u * run:(u + 1) * run]
+                        for t in range(run):
+                            dst[t] += src[t]
+                    else:
+                        for t in range(run):
+                            dxr[n, i + u, j * C + t] += cols[row, u * run + t]
 
 
 def col2im(cols, x_shape, kh, kw, pad):
@@ -142,7 +154,10 @@ def maxpool2x2_backward(dout, arg, x_shape, like=None):
     return dx
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+# error_model="numpy": a float division by zero gives inf/nan as in NumPy instead of raising, which removes
+# the per-element zero check that kept these loops from vectorising (Adam went from 1.6 to 0.22 ms for
+# 400,000 weights; the denominators here are never zero).
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _adam(w, g, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2):
     # All scalars have w's dtype, so float32 parameters are updated in float32 arithmetic.
     for i in range(w.size):
@@ -153,7 +168,7 @@ def _adam(w, g, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2):
         w[i] -= lr * (mi / c1) / (np.sqrt(vi / c2) + eps)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _adam_masked(w, g, m, v, mask, lr, b1, omb1, b2, omb2, eps, c1, c2):
     for i in range(w.size):
         gi = g[i] * mask[i]

@@ -92,3 +92,13 @@ def test_shift_images_moves_a_pixel(rng):
     assert RandomShift(0)(x, rng) is x
     with pytest.raises(ValueError, match="shift=-1"):
         RandomShift(-1)
+
+
+@pytest.mark.parametrize("C,k,pad", [(1, 5, 0), (20, 5, 0), (4, 5, 2), (16, 1, 0)])
+def test_im2col_col2im_both_copy_paths(C, k, pad, rng):
+    """kw*C >= 16 takes the slice-copy path, shorter runs the indexed one; both must match the twins."""
+    x = rng.standard_normal((2, 9, 8, C)).astype(np.float32)
+    cols = kernels.im2col(x, k, k, pad)
+    np.testing.assert_array_equal(cols, R.im2col(x, k, k, pad))
+    np.testing.assert_allclose(kernels.col2im(cols, x.shape, k, k, pad), R.col2im(cols, x.shape, k, k, pad),
+                               rtol=1e-6, atol=1e-6)
