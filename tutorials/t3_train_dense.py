@@ -53,4 +53,6 @@ print(f"final test accuracy {history[-1]['test_acc']:.4f}, "
 
 # %% [markdown]
 # **What to notice:** test accuracy climbs fastest in the first epochs; the lr decay then lets it settle
-# above 99%. Train accuracy is measured with dropout on, so it sits below test accuracy.
+# above 99%. Train accuracy is measured with dropout on, so in the first epochs it sits below test
+# accuracy; by the last epochs the network fits the training images (99.9% in our full run) while test
+# accuracy stays near 99.2-99.3%: the gap that pruning, a strong regulariser, works against.
