@@ -93,7 +93,11 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         (out / "run.json").write_text(json.dumps(run, indent=1))
     if quick:
         data = subset(data, QUICK["train"], QUICK["test"])
-    seconds = {}
+    seconds = run.setdefault("seconds", {})  # per stage, kept in run.json so a resumed run reports them all
+
+    def done(stage, t0):
+        seconds[stage] = time.perf_counter() - t0
+        (out / "run.json").write_text(json.dumps(run, indent=1))
 
     # 1. the dense starting point
     if not (out / "dense.npz").exists():
@@ -106,7 +110,7 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
             fit(model, data, TrainConfig(epochs=2 if quick else 17, seed=cfg.seed), out_dir=out / "pretrain",
                 resume=(out / "pretrain" / "checkpoint.npz").exists(), log=log)
             save_model(out / "dense.npz", model)
-        seconds["dense"] = time.perf_counter() - t0
+        done("dense", t0)
     dense_acc = load_model(out / "dense.npz").accuracy(data[2], data[3])
 
     # 2. ADMM
@@ -115,7 +119,7 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         model = load_model(out / "dense.npz")
         run_admm(model, data, keep, cfg, out_dir=out, resume=resume, log=log)
         save_model(out / "admm_model.npz", model)
-        seconds["admm"] = time.perf_counter() - t0
+        done("admm", t0)
     model = load_model(out / "admm_model.npz")
     admm_acc = model.accuracy(data[2], data[3])
 
@@ -126,7 +130,7 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         t0 = time.perf_counter()
         retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log)
         save_model(out / "model.npz", model)
-        seconds["retrain"] = time.perf_counter() - t0
+        done("retrain", t0)
     model = load_model(out / "model.npz")
     final_acc = model.accuracy(data[2], data[3])
 
@@ -138,12 +142,12 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
             bmodel = load_model(out / "dense.npz")
             magnitude_prune(bmodel, data, keep, cfg, out_dir=out, resume=resume, log=log)
             save_model(out / "baseline_model.npz", bmodel)
-            seconds["baseline"] = time.perf_counter() - t0
+            done("baseline", t0)
         baseline_acc = load_model(out / "baseline_model.npz").accuracy(data[2], data[3])
         baseline_rows = load_history(out / "history_baseline_retrain.json")
 
     # 5. report and plots
-    seconds["total_this_session"] = time.perf_counter() - t_start
+    seconds = {**seconds, "total_this_session": time.perf_counter() - t_start}
     accuracies = {"dense": dense_acc, "admm_before_hard_prune": admm_acc, "after_hard_prune": hard_acc,
                   "after_retraining": final_acc}
     report = build_report(model, keep, accuracies, seconds, run["config"], command, baseline_acc)

@@ -124,6 +124,8 @@ def test_interrupted_prune_resumes(tmp_path, mnist):
     ks = [r["k"] for r in json.loads((out / "history_admm.json").read_text())]
     assert sorted(set(ks)) == [1, 2, 3] and len(ks) == 12
     assert report["kept"] == 6050
+    # the dense stage finished in the first session; its time survives into the resumed run's report
+    assert {"dense", "admm", "retrain", "total_this_session"} <= set(report["seconds"])
 
 
 def test_diverging_run_stops_with_advice(tmp_path, capsys, mnist):
