@@ -26,8 +26,8 @@ from .train import DivergenceError, run_epoch
 class PruneConfig:
     """ADMM and retraining hyperparameters. Defaults: a short schedule on the plain images, as the paper
     trains (the authors' recipe is admm_iters=30, w_epochs=4 (5,000 steps of 50), rho 1e-4 constant,
-    retrain 17 epochs). The committed 71x runs change five of them on the command line (README):
-    admm_iters=16, rho_growth=1.3, retrain_shift=2, retrain_epochs=8, retrain_lr_decay=0.85."""
+    retrain 17 epochs). README's 71x recipe changes four of them on the command line:
+    admm_iters=16, rho_growth=1.3, retrain_epochs=8, retrain_lr_decay=0.85."""
     admm_iters: int = 12
     w_epochs: int = 1
     rho0: float = 1e-3
