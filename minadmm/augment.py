@@ -49,13 +49,18 @@ def reference_shift_images(x, dy, dx):
     return np.stack([xp[n, :, s + dy[n]:s + dy[n] + H, s + dx[n]:s + dx[n] + W] for n in range(N)]) if N else x.copy()
 
 
+def check_shift(max_shift):
+    """Raise ValueError unless ``max_shift`` is a whole number of pixels in [0, 8]; returns it."""
+    if not (isinstance(max_shift, int) and 0 <= max_shift <= 8):
+        raise ValueError(f"shift={max_shift!r}: expected an integer number of pixels in [0, 8]")
+    return max_shift
+
+
 class RandomShift:
     """Callable ``(x, rng) -> x shifted``: the ``augment`` hook of ``train.run_epoch``."""
 
     def __init__(self, max_shift):
-        if not (isinstance(max_shift, int) and 0 <= max_shift <= 8):
-            raise ValueError(f"shift={max_shift!r}: expected an integer number of pixels in [0, 8]")
-        self.max_shift = max_shift
+        self.max_shift = check_shift(max_shift)
 
     def __call__(self, x, rng):
         if self.max_shift == 0:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .admm import ADMMState, RhoSchedule
-from .augment import RandomShift
+from .augment import RandomShift, check_shift
 from .history import load_checkpoint, resume_epochs, save_checkpoint, save_history
 from .optim import Adam
 from .projections import topk_mask
@@ -68,7 +68,8 @@ class PruneConfig:
         for name in ("lr", "retrain_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
-        RandomShift(self.admm_shift), RandomShift(self.retrain_shift)  # validate
+        check_shift(self.admm_shift)
+        check_shift(self.retrain_shift)
         self.schedule()  # validates rho0, rho_growth, rho_max
 
     def schedule(self):

@@ -236,6 +236,7 @@ class SparseModel:
     def __init__(self, layers, arch):
         self.layers = layers
         self.arch = arch
+        self.plan = self._plan()  # computed once: the sample-by-sample path walks it per image
 
     def _plan(self):
         """The layers to run, as (layer, pool) pairs: a SparseConv2D followed by a MaxPool2D becomes one
@@ -259,7 +260,7 @@ class SparseModel:
         if len(x) < SMALL_BATCH:
             return np.stack([self._forward_sample(s) for s in x]) if len(x) else np.zeros((0, self.n_out()), np.float32)
         xt = np.ascontiguousarray(np.moveaxis(x, 0, -1), dtype=np.float32)  # (C, H, W, N)
-        for layer, pool in self._plan():
+        for layer, pool in self.plan:
             if pool:
                 xt = layer.forward_pool_t(xt)
             elif isinstance(layer, (SparseConv2D, SparseDense)):
@@ -276,7 +277,7 @@ class SparseModel:
 
     def _forward_sample(self, x):
         """x (C, H, W) -> logits (K,), sample-major, serial kernels."""
-        for layer, pool in self._plan():
+        for layer, pool in self.plan:
             if isinstance(layer, SparseConv2D):
                 x = layer.forward_s(x, pool=pool)
             elif isinstance(layer, SparseDense):

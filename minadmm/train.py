@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .augment import RandomShift
+from .augment import RandomShift, check_shift
 from .history import resume_epochs, save_checkpoint, save_history
 from .parallel import GradientWorkers
 from .model import save_model
@@ -47,7 +47,7 @@ class TrainConfig:
             raise ValueError(f"batch_size={self.batch_size}: expected a positive integer")
         if not 0.0 < self.keep <= 1.0:
             raise ValueError(f"keep={self.keep}: expected a dropout keep probability in (0, 1]")
-        RandomShift(self.shift)  # validates shift
+        check_shift(self.shift)
         if not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay={self.lr_decay}: expected a factor in (0, 1]")
 
