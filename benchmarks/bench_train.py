@@ -44,7 +44,7 @@ def worker(impl, batch, steps):
         def step(i):
             s = slice((i % 8) * batch, (i % 8 + 1) * batch)
             gw.loss_and_grads(X[s], y[s])
-            opt.step(model.grads)
+            gw.step(opt)
     else:
         import torch
         import torch.nn as nn

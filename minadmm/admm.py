@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from .projections import project_cardinality
 
 
@@ -96,9 +97,10 @@ class ADMMState:
         self.U = {n: np.zeros_like(self.W[n]) for n in self.keep}  # U^0 = 0
 
     def add_penalty_grads(self):
-        """During the W-step: dL/dW_i += rho_i (W_i - Z_i + U_i) for every pruned layer."""
+        """During the W-step: dL/dW_i += rho_i (W_i - Z_i + U_i) for every pruned layer
+        (``w_step_penalty_grad``, fused into one pass by ``kernels.add_penalty_grad``)."""
         for n in self.keep:
-            self.model[n].grads["W"] += w_step_penalty_grad(self.W[n], self.Z[n], self.U[n], self.rho[n])
+            kernels.add_penalty_grad(self.model[n].grads["W"], self.W[n], self.Z[n], self.U[n], self.rho[n])
 
     def penalty(self):
         """sum_i rho_i/2 ||W_i - Z_i + U_i||^2 (the W-step's added term)."""

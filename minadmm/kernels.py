@@ -90,88 +90,220 @@ def col2im(cols, x_shape, kh, kw, pad):
     return dxp if pad == 0 else dxp[:, pad:pad + H, pad:pad + W, :]
 
 
-@njit(cache=True, nogil=True)
-def _maxpool2x2(x, out, arg):
-    # x and out are (N, C, H, W) views of channels-last memory (the layout convolutions produce); the
-    # loops run in that memory order. Any other strides give the same result, only slower.
-    N, C, H, W = x.shape
-    Ho, Wo = H // 2, W // 2
+# Direct convolution of a one-channel input (the network's first layer). im2col would copy every pixel
+# kh*kw times into a matrix of only kh*kw columns, whose GEMM runs far below the machine's rate. Here the
+# padded image is flattened row by row (xf), and output position p = i*Wp + j of the "full-width" output
+# (Ho rows of Wp, the last kw - 1 columns of each row unused) is sum_{u,v} W[u, v] xf[p + u*Wp + v]: for each
+# (f, u) one loop over p with five taps v unrolled, whose long contiguous runs vectorise. kw is padded with
+# zero taps to a multiple of 5.
+TAPS = 5
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _conv1ch_forward(xf, Wt, b, Wp, y, acc):
+    # xf (N, Hp*Wp + kw5), Wt (F, kh, kw5), b (F,) -> y (N, Ho, Wo, F) channels-last;
+    # acc (F, Ho*Wp) workspace: one image's full-width output rows, then written channels-last.
+    N, Ho, Wo, F = y.shape
+    L = acc.shape[1]
+    kh, kw5 = Wt.shape[1], Wt.shape[2]
+    for n in range(N):
+        for f in range(F):
+            a = acc[f]
+            for p in range(L):
+                a[p] = b[f]
+            for u in range(kh):
+                for v0 in range(0, kw5, 5):
+                    w0, w1, w2, w3, w4 = Wt[f, u, v0], Wt[f, u, v0 + 1], Wt[f, u, v0 + 2], Wt[f, u, v0 + 3], Wt[f, u, v0 + 4]
+                    x = xf[n, u * Wp + v0:u * Wp + v0 + L + 4]
+                    for p in range(L):
+                        a[p] += w0 * x[p] + w1 * x[p + 1] + w2 * x[p + 2] + w3 * x[p + 3] + w4 * x[p + 4]
+        for i in range(Ho):
+            for j in range(Wo):
+                for f in range(F):
+                    y[n, i, j, f] = acc[f, i * Wp + j]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _conv1ch_backward_w(xf, dy, Wp, dW, db, g):
+    # dW[f, u, v] = sum_{n, i, j} dy[n, i, j, f] xf[n, (i + u)*Wp + j + v], db[f] = sum_{n, i, j} dy[n, i, j, f].
+    # dy (N, Ho, Wo, F) channels-last; g (F, Ho*Wp) workspace: one image's dy as full-width rows, zero in the
+    # unused columns, so that each (f, u) is one long dot product per tap.
+    N, Ho, Wo, F = dy.shape
+    L = g.shape[1]
+    kh, kw5 = dW.shape[1], dW.shape[2]
+    dW[:] = 0
+    db[:] = 0
+    g[:] = 0
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
-                for c in range(C):
-                    best = x[n, c, 2 * i, 2 * j]
-                    k = 0
-                    val = x[n, c, 2 * i, 2 * j + 1]
-                    if val > best:
-                        best = val
-                        k = 1
-                    val = x[n, c, 2 * i + 1, 2 * j]
-                    if val > best:
-                        best = val
-                        k = 2
-                    val = x[n, c, 2 * i + 1, 2 * j + 1]
-                    if val > best:
-                        best = val
+                for f in range(F):
+                    g[f, i * Wp + j] = dy[n, i, j, f]
+        for f in range(F):
+            gf = g[f]
+            sb = gf[0] * 0
+            for p in range(L):
+                sb += gf[p]
+            db[f] += sb
+            for u in range(kh):
+                for v0 in range(0, kw5, 5):
+                    x = xf[n, u * Wp + v0:u * Wp + v0 + L + 4]
+                    s0 = s1 = s2 = s3 = s4 = gf[0] * 0
+                    for p in range(L):
+                        gp = gf[p]
+                        s0 += gp * x[p]
+                        s1 += gp * x[p + 1]
+                        s2 += gp * x[p + 2]
+                        s3 += gp * x[p + 3]
+                        s4 += gp * x[p + 4]
+                    dW[f, u, v0] += s0
+                    dW[f, u, v0 + 1] += s1
+                    dW[f, u, v0 + 2] += s2
+                    dW[f, u, v0 + 3] += s3
+                    dW[f, u, v0 + 4] += s4
+
+
+def _channels_last(a):
+    """(N, C, H, W) view -> contiguous (N, H, W, C): free when a is a view of channels-last memory."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def _flat_rows(x, pad, kw5):
+    """x (N, 1, H, W) -> zero-padded image rows flattened, xf (N, Hp*Wp + kw5), and Wp."""
+    N, _, H, W = x.shape
+    Hp, Wp = H + 2 * pad, W + 2 * pad
+    xf = np.zeros((N, Hp * Wp + kw5), dtype=x.dtype)
+    xf[:, :Hp * Wp].reshape(N, Hp, Wp)[:, pad:pad + H, pad:pad + W] = x[:, 0]
+    return xf, Wp
+
+
+def conv1ch_forward(x, W, b, pad):
+    """Direct convolution of a one-channel input; twin of ``reference.conv2d_forward``.
+
+    x (N, 1, H, W), W (F, 1, kh, kw), b (F,) -> (y (N, F, Ho, Wo), xf): y is an NCHW view of channels-last
+    memory (as ``Conv2D`` returns), xf the flattened padded input that ``conv1ch_backward_w`` takes.
+    """
+    F, C, kh, kw = W.shape
+    if C != 1 or x.shape[1] != 1:
+        raise ValueError(f"conv1ch_forward: input has C={x.shape[1]} channels and W {W.shape}; expected 1")
+    kw5 = -(-kw // TAPS) * TAPS
+    xf, Wp = _flat_rows(x, pad, kw5)
+    Ho, Wo = x.shape[2] + 2 * pad - kh + 1, Wp - kw + 1
+    Wt = np.zeros((F, kh, kw5), dtype=W.dtype)
+    Wt[:, :, :kw] = W[:, 0]
+    y = np.empty((x.shape[0], Ho, Wo, F), dtype=x.dtype)
+    _conv1ch_forward(xf, Wt, b, Wp, y, np.empty((F, Ho * Wp), dtype=x.dtype))
+    return y.transpose(0, 3, 1, 2), xf
+
+
+def conv1ch_backward_w(xf, dout, W_shape, Wp):
+    """dW (F, 1, kh, kw) and db (F,) of ``conv1ch_forward``; twin: ``reference.conv2d_backward``.
+
+    xf from ``conv1ch_forward``; dout (N, F, Ho, Wo), read fastest as a view of channels-last memory;
+    Wp = W + 2 pad, the padded input width.
+    """
+    F, _, kh, kw = W_shape
+    N, _, Ho, Wo = dout.shape
+    kw5 = -(-kw // TAPS) * TAPS
+    dW = np.empty((F, kh, kw5), dtype=dout.dtype)
+    db = np.empty(F, dtype=dout.dtype)
+    _conv1ch_backward_w(xf, _channels_last(dout), Wp, dW, db, np.empty((F, Ho * Wp), dtype=dout.dtype))
+    return dW[:, None, :, :kw], db
+
+
+@njit(cache=True, nogil=True)
+def _maxpool2x2(x, out, arg):
+    # x (N, H, W, C), out and arg (N, H//2, W//2, C), all channels-last and contiguous: the four window
+    # rows are contiguous runs over c, and the comparisons below compile to vector selects.
+    N, H, W, C = x.shape
+    for n in range(N):
+        for i in range(H // 2):
+            for j in range(W // 2):
+                a, b = x[n, 2 * i, 2 * j], x[n, 2 * i, 2 * j + 1]
+                c, d = x[n, 2 * i + 1, 2 * j], x[n, 2 * i + 1, 2 * j + 1]
+                o, g = out[n, i, j], arg[n, i, j]
+                for t in range(C):  # the maximum and its position in two loops: each vectorises
+                    best = a[t]
+                    if b[t] > best:
+                        best = b[t]
+                    if c[t] > best:
+                        best = c[t]
+                    if d[t] > best:
+                        best = d[t]
+                    o[t] = best
+                for t in range(C):
+                    best, k = a[t], 0
+                    if b[t] > best:
+                        best, k = b[t], 1
+                    if c[t] > best:
+                        best, k = c[t], 2
+                    if d[t] > best:
                         k = 3
-                    out[n, c, i, j] = best
-                    arg[n, c, i, j] = k
+                    g[t] = k
 
 
 def maxpool2x2_forward(x):
     """x (N, C, H, W) -> out (N, C, H//2, W//2), arg uint8; twin of ``reference.maxpool2x2_forward``.
 
-    Ties go to the first window position in row-major order, as in the twin. ``out`` is an (N, C, H, W)
-    view of channels-last memory, the layout the next convolution reads fastest.
+    Ties go to the first window position in row-major order, as in the twin. ``out`` and ``arg`` are
+    (N, C, H, W) views of channels-last memory, the layout the next convolution reads fastest (x is read
+    fastest in that layout too, which convolutions return).
     """
     N, C, H, W = x.shape
-    out = np.empty((N, H // 2, W // 2, C), dtype=x.dtype).transpose(0, 3, 1, 2)  # NCHW view, NHWC memory
-    arg = np.empty((N, H // 2, W // 2, C), dtype=np.uint8).transpose(0, 3, 1, 2)
-    _maxpool2x2(x, out, arg)
-    return out, arg
+    out = np.empty((N, H // 2, W // 2, C), dtype=x.dtype)
+    arg = np.empty((N, H // 2, W // 2, C), dtype=np.uint8)
+    _maxpool2x2(_channels_last(x), out, arg)
+    return out.transpose(0, 3, 1, 2), arg.transpose(0, 3, 1, 2)
 
 
 @njit(cache=True, nogil=True)
-def _maxpool2x2_backward(dout, arg, dx):
-    N, C, Ho, Wo = dout.shape
-    dx[:] = 0
+def _maxpool2x2_backward(dout, arg, dx, zero):
+    # dout, arg (N, Ho, Wo, C); dx (N, H, W, C): every entry of the 2x2 windows is written (dout or zero),
+    # so dx needs no zeroing pass; rows/columns beyond 2*Ho, 2*Wo are zeroed by the caller.
+    N, Ho, Wo, C = dout.shape
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
-                for c in range(C):
-                    k = arg[n, c, i, j]
-                    dx[n, c, 2 * i + k // 2, 2 * j + k % 2] = dout[n, c, i, j]
+                g, k = dout[n, i, j], arg[n, i, j]
+                for q in range(4):  # one loop per window position: few pointers, so it vectorises
+                    dst = dx[n, 2 * i + q // 2, 2 * j + q % 2]
+                    for t in range(C):
+                        dst[t] = g[t] if k[t] == q else zero
 
 
-def maxpool2x2_backward(dout, arg, x_shape, like=None):
+def maxpool2x2_backward(dout, arg, x_shape):
     """dout (N, C, Ho, Wo) -> dx of shape x_shape; twin of ``reference.maxpool2x2_backward``.
 
-    ``like`` (optional) is the forward input: dx then gets its memory layout, so that a convolution's
-    backward below can reshape dx to its (F, N*H*W) GEMM layout without a copy.
+    dx is an (N, C, H, W) view of channels-last memory, the layout in which a convolution's backward below
+    reshapes it to its GEMM layout without a copy.
     """
-    dx = np.empty(x_shape, dtype=dout.dtype) if like is None else np.empty_like(like, order="K")
-    _maxpool2x2_backward(dout, arg, dx)
-    return dx
+    N, C, H, W = x_shape
+    dx = np.empty((N, H, W, C), dtype=dout.dtype)
+    _maxpool2x2_backward(_channels_last(dout), _channels_last(arg), dx, dout.dtype.type(0))
+    dx[:, 2 * (H // 2):] = 0  # odd edges, dropped by the forward pass
+    dx[:, :, 2 * (W // 2):] = 0
+    return dx.transpose(0, 3, 1, 2)
 
 
 # error_model="numpy": a float division by zero gives inf/nan as in NumPy instead of raising, which removes
 # the per-element zero check that kept these loops from vectorising (Adam went from 1.6 to 0.22 ms for
 # 400,000 weights; the denominators here are never zero).
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def _adam(w, g, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2):
+def _adam(w, g, m, v, wd, lr, b1, omb1, b2, omb2, eps, c1, c2):
     # All scalars have w's dtype, so float32 parameters are updated in float32 arithmetic.
     for i in range(w.size):
-        mi = b1 * m[i] + omb1 * g[i]
-        vi = b2 * v[i] + omb2 * g[i] * g[i]
+        gi = g[i] + wd * w[i]
+        mi = b1 * m[i] + omb1 * gi
+        vi = b2 * v[i] + omb2 * gi * gi
         m[i] = mi
         v[i] = vi
         w[i] -= lr * (mi / c1) / (np.sqrt(vi / c2) + eps)
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def _adam_masked(w, g, m, v, mask, lr, b1, omb1, b2, omb2, eps, c1, c2):
+def _adam_masked(w, g, m, v, mask, wd, lr, b1, omb1, b2, omb2, eps, c1, c2):
     for i in range(w.size):
-        gi = g[i] * mask[i]
+        gi = (g[i] + wd * w[i]) * mask[i]
         mi = (b1 * m[i] + omb1 * gi) * mask[i]
         vi = (b2 * v[i] + omb2 * gi * gi) * mask[i]
         m[i] = mi
@@ -179,13 +311,27 @@ def _adam_masked(w, g, m, v, mask, lr, b1, omb1, b2, omb2, eps, c1, c2):
         w[i] = (w[i] - lr * (mi / c1) / (np.sqrt(vi / c2) + eps)) * mask[i]
 
 
-def adam_update(w, g, m, v, mask, lr, beta1, beta2, eps, t):
-    """One fused Adam step in place on w, m, v (contiguous arrays); twin of ``reference.adam_update``."""
+def adam_update(w, g, m, v, mask, lr, beta1, beta2, eps, t, weight_decay=0.0):
+    """One fused Adam step in place on w, m, v (contiguous arrays, or 1-D contiguous slices of them), with
+    the L2 gradient ``weight_decay * w`` added to g; twin of ``reference.adam_update``."""
     dt = w.dtype.type
-    scalars = (dt(lr), dt(beta1), dt(1 - beta1), dt(beta2), dt(1 - beta2), dt(eps),
-               dt(1 - beta1 ** t), dt(1 - beta2 ** t))  # c1, c2: bias corrections
+    scalars = (dt(weight_decay), dt(lr), dt(beta1), dt(1 - beta1), dt(beta2), dt(1 - beta2), dt(eps),
+               dt(1 - beta1 ** t), dt(1 - beta2 ** t))  # the last two, c1 and c2: bias corrections
     args = (w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1))
     if mask is None:
         _adam(*args, *scalars)
     else:
         _adam_masked(*args, mask.reshape(-1).astype(w.dtype, copy=False), *scalars)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _add_penalty_grad(g, W, Z, U, rho):
+    for i in range(g.size):
+        g[i] += rho * (W[i] - Z[i] + U[i])
+
+
+def add_penalty_grad(g, W, Z, U, rho):
+    """g += rho (W - Z + U) in place, in one pass and no temporaries (the W-step runs it at every step);
+    twin: ``admm.w_step_penalty_grad``. All four arrays contiguous of one shape and dtype."""
+    _add_penalty_grad(g.reshape(-1), W.reshape(-1), Z.reshape(-1), U.reshape(-1), g.dtype.type(rho))
+

@@ -61,8 +61,12 @@ class Dense(Layer):
         return f"Dense({self.params['W'].shape[0]}, {self.params['W'].shape[1]})"
 
 
+DIRECT_ONE_CHANNEL = True  # Conv2D of a one-channel input by kernels.conv1ch_* (False: im2col + GEMM)
+
+
 class Conv2D(Layer):
-    """Stride-1 convolution by im2col + GEMM.
+    """Stride-1 convolution: im2col + GEMM, or for a one-channel input a direct kernel
+    (``kernels.conv1ch_forward``: im2col of one channel makes a matrix too thin for a fast GEMM).
 
     x (N, C, H, W), W (F, C, kh, kw), b (F,) -> y (N, F, Ho, Wo);
     padding "valid" (p = 0) or "same" (p = (k - 1) / 2, odd square kernels).
@@ -83,13 +87,18 @@ class Conv2D(Layer):
         self.params = {"W": (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype),
                        "b": np.zeros(c_out, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.cols = self.dcols = None
+        self.cols = self.dcols = self.xf = None
 
     def forward(self, x):
         F, C, kh, kw = self.params["W"].shape
         N, _, H, W = x.shape
-        Ho, Wo = H + 2 * self.pad - kh + 1, W + 2 * self.pad - kw + 1
         self.x_shape = x.shape
+        self.direct = C == 1 and DIRECT_ONE_CHANNEL
+        if self.direct:  # first layer: a direct kernel (kernels.conv1ch_forward)
+            self.x = x
+            y, _ = kernels.conv1ch_forward(x, self.params["W"], self.params["b"], self.pad)
+            return y
+        Ho, Wo = H + 2 * self.pad - kh + 1, W + 2 * self.pad - kw + 1
         # Work channels-last: x.transpose is free when x is an NCHW view of NHWC memory (as layers return).
         # self.cols is a private workspace, reused from step to step.
         self.cols = kernels.im2col(x.transpose(0, 2, 3, 1), kh, kw, self.pad, out=self.cols)  # (N*Ho*Wo, kh*kw*C)
@@ -101,10 +110,12 @@ class Conv2D(Layer):
     def backward(self, dout):
         F, C, kh, kw = self.params["W"].shape
         N, _, H, W = self.x_shape
+        if self.direct:  # the forward pass made no cols: make them now (dW's GEMM needs them)
+            self.cols = kernels.im2col(self.x.transpose(0, 2, 3, 1), kh, kw, self.pad, out=self.cols)
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, F)  # (N*Ho*Wo, F); free when dout is NHWC memory
         dWmat = self.cols.T @ dy  # (kh*kw*C, F)
         self.grads["W"][...] = dWmat.reshape(kh, kw, C, F).transpose(3, 2, 0, 1)
-        self.grads["b"][...] = dy.sum(axis=0)
+        self.grads["b"][...] = np.ones(len(dy), dy.dtype) @ dy  # sum over rows; a GEMV is ~10x dy.sum(axis=0) for few columns
         if not self.input_grad:
             return None
         if self.dcols is None or self.dcols.shape != self.cols.shape:
@@ -116,7 +127,7 @@ class Conv2D(Layer):
 
     def replica(self):
         r = super().replica()
-        r.cols = r.dcols = None  # private workspaces must not be shared between threads
+        r.cols = r.dcols = r.xf = None  # private workspaces must not be shared between threads
         return r
 
     def __repr__(self):
@@ -128,12 +139,12 @@ class MaxPool2D(Layer):
     """2x2 max pooling, stride 2.  x (N, C, H, W) -> (N, C, H//2, W//2); ties go to the first position."""
 
     def forward(self, x):
-        self.x = x  # kept for its shape and memory layout, which dx copies
+        self.x_shape = x.shape
         out, self.arg = kernels.maxpool2x2_forward(x)
         return out
 
     def backward(self, dout):
-        return kernels.maxpool2x2_backward(dout, self.arg, self.x.shape, like=self.x)
+        return kernels.maxpool2x2_backward(dout, self.arg, self.x_shape)
 
 
 class ReLU(Layer):

@@ -27,6 +27,14 @@ def _check_masks(params, masks):
     return masks
 
 
+def piece(size, i, n, align=64):
+    """Slice i of n contiguous, nearly equal pieces of range(size), cut at multiples of ``align``: the
+    vectorised kernels then treat every element as they would in one pass over the whole array, so the
+    result is bit-identical to it (their scalar remainder loop runs only at the array's end)."""
+    cut = lambda j: min(size, -(-size * j // (n * align)) * align)  # noqa: E731
+    return slice(cut(i), cut(i + 1))
+
+
 class Optimizer:
     def __init__(self, params, lr, weight_decay=0.0, masks=None):
         if not lr > 0:
@@ -39,15 +47,30 @@ class Optimizer:
         self.masks = _check_masks(params, masks)
         self.t = 0
 
-    def _grad(self, k, g):
-        if self.weight_decay and k.endswith(".W"):
-            g = g + self.weight_decay * self.params[k]
-        return g
-
-    def step(self, grads):
+    def step(self, grads, pool=None, n=1):
+        """One update of every parameter from ``grads``. ``pool`` (optional, an executor with ``n``
+        threads): split every parameter into n contiguous pieces and update them in parallel (the kernels
+        release the GIL); the result is the same as without a pool."""
         self.t += 1
-        for k, w in self.params.items():
-            self._update(k, w, self._grad(k, grads[k]), self.masks.get(k))
+        if pool is None or n == 1:
+            for k in self.params:
+                self._update(k, slice(None), grads[k])
+            return
+
+        def work(i):
+            for k, w in self.params.items():
+                self._update(k, piece(w.size, i, n), grads[k])
+
+        list(pool.map(work, range(n)))
+
+    def _flat(self, k, sl, grads_k):
+        """Views of piece ``sl`` of parameter k flattened: (w, g, mask or None)."""
+        mask = self.masks.get(k)
+        return (self.params[k].reshape(-1)[sl], grads_k.reshape(-1)[sl],
+                None if mask is None else mask.reshape(-1)[sl])
+
+    def _decay(self, k):
+        return self.weight_decay if k.endswith(".W") else 0.0
 
     def state_dict(self):
         return {"t": self.t, **{f"{name}:{k}": v for name, d in self._state().items() for k, v in d.items()}}
@@ -67,10 +90,13 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.v = {k: np.zeros_like(w) for k, w in params.items()}
 
-    def _update(self, k, w, g, mask):
-        v = self.v[k]
+    def _update(self, k, sl, grads_k):
+        w, g, mask = self._flat(k, sl, grads_k)
+        v = self.v[k].reshape(-1)[sl]
         v *= self.momentum
         v += g
+        if self._decay(k):
+            v += self._decay(k) * w
         w -= self.lr * v
         if mask is not None:
             v *= mask
@@ -90,9 +116,10 @@ class Adam(Optimizer):
         self.m = {k: np.zeros_like(w) for k, w in params.items()}
         self.v = {k: np.zeros_like(w) for k, w in params.items()}
 
-    def _update(self, k, w, g, mask):
-        kernels.adam_update(w, np.ascontiguousarray(g), self.m[k], self.v[k], mask,
-                            self.lr, self.beta1, self.beta2, self.eps, self.t)
+    def _update(self, k, sl, grads_k):
+        w, g, mask = self._flat(k, sl, grads_k)
+        kernels.adam_update(w, g, self.m[k].reshape(-1)[sl], self.v[k].reshape(-1)[sl], mask,
+                            self.lr, self.beta1, self.beta2, self.eps, self.t, weight_decay=self._decay(k))
 
     def _state(self):
         return {"m": self.m, "v": self.v}

@@ -19,6 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .layers import Dropout, softmax_cross_entropy
+from .optim import piece
 
 
 def default_workers():
@@ -63,6 +64,10 @@ class GradientWorkers:
                 d.keep, d.training = s.keep, s.training
                 d.rng = np.random.default_rng(s.rng.integers(2**63))
 
+    def step(self, optimizer):
+        """``optimizer.step(model.grads)``, its pieces spread over the worker threads."""
+        optimizer.step(self.model.grads, pool=self.pool, n=self.n)
+
     def loss_and_grads(self, X, y):
         """Mean softmax cross-entropy over the batch and its gradients in ``model.grads``.
         X (N, ...), y (N,) -> (loss, logits (N, K))."""
@@ -86,7 +91,14 @@ class GradientWorkers:
 
         results = list(self.pool.map(work, range(self.n)))
         grads = self.model.grads
-        for rep in self.replicas[1:]:
-            for k, g in rep.grads.items():
-                grads[k] += g
+        others = [rep.grads for rep in self.replicas[1:]]
+
+        def reduce(i):  # the shards' gradients summed into the model's, piece i of every parameter
+            for k, g in grads.items():
+                sl = piece(g.size, i, self.n)
+                gi = g.reshape(-1)[sl]
+                for other in others:
+                    gi += other[k].reshape(-1)[sl]
+
+        list(self.pool.map(reduce, range(self.n)))
         return sum(r[0] for r in results), np.concatenate([r[1] for r in results])

@@ -102,13 +102,14 @@ def maxpool2x2_backward(dout, arg, x_shape):
     return dx
 
 
-def adam_update(w, g, m, v, mask, lr, beta1, beta2, eps, t):
+def adam_update(w, g, m, v, mask, lr, beta1, beta2, eps, t, weight_decay=0.0):
     """One Adam step (Kingma and Ba 2015, Algorithm 1), in place on w, m, v; masked entries held at zero.
 
-    g <- g * mask; m <- beta1 m + (1 - beta1) g; v <- beta2 v + (1 - beta2) g^2;
+    g <- (g + weight_decay * w) * mask; m <- beta1 m + (1 - beta1) g; v <- beta2 v + (1 - beta2) g^2;
     w <- (w - lr * mhat / (sqrt(vhat) + eps)) * mask, with mhat = m / (1 - beta1^t), vhat = v / (1 - beta2^t).
     ``mask`` is None or an array of 0/1 of w's shape.
     """
+    g = g + weight_decay * w
     if mask is not None:
         g = g * mask
     m *= beta1

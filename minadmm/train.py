@@ -81,7 +81,7 @@ def _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max
             raise DivergenceError(f"loss {loss} at batch {b}")
         if grad_hook is not None:
             grad_hook()
-        optimizer.step(model.grads)
+        gw.step(optimizer)
         total_loss += loss * len(idx)
         correct += int((logits.argmax(axis=1) == y[idx]).sum())
         seen += len(idx)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from minadmm import kernels
 from minadmm.admm import (ADMMState, RhoSchedule, boyd_eps, dual_residual, primal_residual, u_step,
                           w_step_penalty_grad, z_step)
 from minadmm.layers import Dense
@@ -32,6 +33,15 @@ def test_penalty_grad_is_gradient_of_squared_norm(rng):
         Wm[i] -= h
         num[i] = (pen(Wp) - pen(Wm)) / (2 * h)
     np.testing.assert_allclose(w_step_penalty_grad(W, Z, U, rho), num, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_penalty_kernel_matches_twin(dtype, rng):
+    """kernels.add_penalty_grad (what ADMMState.add_penalty_grads runs) against w_step_penalty_grad."""
+    g, W, Z, U = (rng.standard_normal((4, 30, 7)).astype(dtype))
+    expected = g + w_step_penalty_grad(W, Z, U, 0.37)
+    kernels.add_penalty_grad(g, W, Z, U, 0.37)
+    np.testing.assert_allclose(g, expected, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-6)
 
 
 def test_rho_schedule():

@@ -49,13 +49,15 @@ def test_maxpool_matches_twin(N, C, H, W, strided):
     np.testing.assert_array_equal(out, rout)
     np.testing.assert_array_equal(arg, rarg)
     dout = rng.standard_normal(out.shape).astype(np.float32)
-    np.testing.assert_array_equal(kernels.maxpool2x2_backward(dout, arg, x.shape, like=x),
-                                  R.maxpool2x2_backward(dout, rarg, x.shape))
+    dx = kernels.maxpool2x2_backward(dout, arg, x.shape)  # no zeroing pass: every entry must be written
+    np.testing.assert_array_equal(dx, R.maxpool2x2_backward(dout, rarg, x.shape))
+    assert dx.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last memory, as the convolution wants
 
 
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_matches_twin(masked, dtype, rng):
+@pytest.mark.parametrize("wd", [0.0, 0.05])
+def test_adam_matches_twin(masked, dtype, wd, rng):
     shape = (7, 5)
     w1 = rng.standard_normal(shape).astype(dtype)
     mask = (rng.random(shape) > 0.5).astype(dtype) if masked else None
@@ -63,8 +65,8 @@ def test_adam_matches_twin(masked, dtype, rng):
     m2, v2 = m1.copy(), v1.copy()
     for t in range(1, 6):
         g = rng.standard_normal(shape).astype(dtype)
-        kernels.adam_update(w1, g, m1, v1, mask, 1e-2, 0.9, 0.999, 1e-8, t)
-        R.adam_update(w2, g, m2, v2, mask, 1e-2, 0.9, 0.999, 1e-8, t)
+        kernels.adam_update(w1, g, m1, v1, mask, 1e-2, 0.9, 0.999, 1e-8, t, weight_decay=wd)
+        R.adam_update(w2, g, m2, v2, mask, 1e-2, 0.9, 0.999, 1e-8, t, weight_decay=wd)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(w1, w2, rtol=tol, atol=tol)
     np.testing.assert_allclose(m1, m2, rtol=tol, atol=tol)

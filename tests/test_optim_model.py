@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,24 @@ def test_masked_entries_stay_exactly_zero(opt_cls, rng):
             assert np.count_nonzero(m.params[k][mask]) == mask.sum()
     state = opt.state_dict()
     assert all(np.all(v[~masks["fc1.W"]] == 0) for key, v in state.items() if key.endswith("fc1.W"))
+
+
+@pytest.mark.parametrize("opt_cls", [Adam, SGD])
+@pytest.mark.parametrize("n", [2, 3])
+def test_step_in_pieces_on_threads_equals_serial_step(opt_cls, n, rng):
+    """Optimizer.step(grads, pool, n) splits every parameter into n pieces, one per thread: same result."""
+    models = [lenet300_100(seed=1), lenet300_100(seed=1)]
+    masks = {"fc1.W": rng.random((784, 300)) > 0.9}
+    opts = [opt_cls(m.params, lr=1e-2, weight_decay=1e-3, masks=masks) for m in models]
+    with ThreadPoolExecutor(n) as pool:
+        for _ in range(3):
+            grads = {k: rng.standard_normal(v.shape).astype(v.dtype) for k, v in models[0].params.items()}
+            opts[0].step(grads)
+            opts[1].step(grads, pool=pool, n=n)
+    for k, v in models[0].params.items():
+        np.testing.assert_array_equal(v, models[1].params[k], err_msg=k)
+    for k, v in opts[0].state_dict().items():
+        np.testing.assert_array_equal(v, opts[1].state_dict()[k], err_msg=k)
 
 
 def test_bad_mask_and_lr():

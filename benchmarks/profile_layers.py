@@ -1,0 +1,68 @@
+"""Where a training step's time goes: forward and backward of each LeNet-5 layer, and the Adam step.
+
+    python benchmarks/profile_layers.py [--batch 32] [--reps 200] [--model lenet5]
+
+One thread (OpenBLAS held to one thread), which is what each of the training workers runs on its shard of
+the batch (parallel.py): at batch 64 with two workers, each worker runs batch 32. Prints one JSON line per
+layer, {"layer": ..., "forward_ms": ..., "backward_ms": ...}, then the Adam step and the total, each the
+median over ``reps`` steps on real MNIST images.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--reps", type=int, default=200)
+    p.add_argument("--model", default="lenet5")
+    args = p.parse_args()
+    from minadmm.data import load_mnist
+    from minadmm.layers import softmax_cross_entropy
+    from minadmm.model import build
+    from minadmm.optim import Adam
+
+    X, y, _, _ = load_mnist(download=False)
+    model = build(args.model, seed=0).train()
+    opt = Adam(model.params, lr=1e-3)
+    names = [n for n, _ in model.layers]
+    fwd = {n: [] for n in names}
+    bwd = {n: [] for n in names}
+    adam = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for r in range(args.reps + 10):
+            s = slice((r % 8) * args.batch, (r % 8 + 1) * args.batch)
+            h = X[s]
+            for n, layer in model.layers:
+                t0 = time.perf_counter()
+                h = layer.forward(h)
+                fwd[n].append(time.perf_counter() - t0)
+            _, d = softmax_cross_entropy(h, y[s])
+            for n, layer in reversed(model.layers):
+                t0 = time.perf_counter()
+                d = layer.backward(d)
+                bwd[n].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            opt.step(model.grads)
+            adam.append(time.perf_counter() - t0)
+    ms = lambda v: round(1e3 * statistics.median(v[10:]), 3)  # noqa: E731  (first 10: warm-up)
+    total = 0.0
+    for n in names:
+        row = {"layer": n, "forward_ms": ms(fwd[n]), "backward_ms": ms(bwd[n])}
+        total += row["forward_ms"] + row["backward_ms"]
+        print(json.dumps(row))
+    print(json.dumps({"layer": "adam", "step_ms": ms(adam)}))
+    print(json.dumps({"total_ms": round(total + ms(adam), 3), "batch": args.batch,
+                      "samples_per_s_one_thread": round(args.batch / (total + ms(adam)) * 1e3, 1)}))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
