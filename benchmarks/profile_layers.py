@@ -61,6 +61,31 @@ def main():
     print(json.dumps({"layer": "adam", "step_ms": ms(adam)}))
     print(json.dumps({"total_ms": round(total + ms(adam), 3), "batch": args.batch,
                       "samples_per_s_one_thread": round(args.batch / (total + ms(adam)) * 1e3, 1)}))
+    steps(model, opt, X, y, args)
+
+
+def steps(model, opt, X, y, args):
+    """Whole training steps as training runs them: GradientWorkers (one thread per core) on a batch of
+    batch * workers, timed in phases: the shards' forward and backward in parallel, then the sum of their
+    gradients and the optimizer step (both split over the threads)."""
+    import minadmm.parallel as par
+    gw = par.GradientWorkers(model)
+    B = args.batch * gw.n
+    phases = {"loss_and_grads": [], "optimizer_step": [], "step": []}
+    for r in range(args.reps + 10):
+        s = slice((r % 4) * B, (r % 4 + 1) * B)
+        t0 = time.perf_counter()
+        gw.loss_and_grads(X[s], y[s])
+        t1 = time.perf_counter()
+        gw.step(opt)
+        t2 = time.perf_counter()
+        phases["loss_and_grads"].append(t1 - t0)
+        phases["optimizer_step"].append(t2 - t1)
+        phases["step"].append(t2 - t0)
+    gw.close()
+    med = {k: 1e3 * statistics.median(v[10:]) for k, v in phases.items()}
+    print(json.dumps({"workers": gw.n, "batch": B, **{f"{k}_ms": round(v, 3) for k, v in med.items()},
+                      "samples_per_s": round(B / med["step"] * 1e3, 1)}))
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def col2im(cols, x_shape, kh, kw, pad):
 # padded image is flattened row by row (xf), and output position p = i*Wp + j of the "full-width" output
 # (Ho rows of Wp, the last kw - 1 columns of each row unused) is sum_{u,v} W[u, v] xf[p + u*Wp + v]: for each
 # (f, u) one loop over p with five taps v unrolled, whose long contiguous runs vectorise. kw is padded with
-# zero taps to a multiple of 5.
+# zero taps to a multiple of 5. (Evaluation at batch 256: 25-31 ms against 31-38 ms per batch by im2col.)
 TAPS = 5
 
 
@@ -123,46 +123,6 @@ def _conv1ch_forward(xf, Wt, b, Wp, y, acc):
                     y[n, i, j, f] = acc[f, i * Wp + j]
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _conv1ch_backward_w(xf, dy, Wp, dW, db, g):
-    # dW[f, u, v] = sum_{n, i, j} dy[n, i, j, f] xf[n, (i + u)*Wp + j + v], db[f] = sum_{n, i, j} dy[n, i, j, f].
-    # dy (N, Ho, Wo, F) channels-last; g (F, Ho*Wp) workspace: one image's dy as full-width rows, zero in the
-    # unused columns, so that each (f, u) is one long dot product per tap.
-    N, Ho, Wo, F = dy.shape
-    L = g.shape[1]
-    kh, kw5 = dW.shape[1], dW.shape[2]
-    dW[:] = 0
-    db[:] = 0
-    g[:] = 0
-    for n in range(N):
-        for i in range(Ho):
-            for j in range(Wo):
-                for f in range(F):
-                    g[f, i * Wp + j] = dy[n, i, j, f]
-        for f in range(F):
-            gf = g[f]
-            sb = gf[0] * 0
-            for p in range(L):
-                sb += gf[p]
-            db[f] += sb
-            for u in range(kh):
-                for v0 in range(0, kw5, 5):
-                    x = xf[n, u * Wp + v0:u * Wp + v0 + L + 4]
-                    s0 = s1 = s2 = s3 = s4 = gf[0] * 0
-                    for p in range(L):
-                        gp = gf[p]
-                        s0 += gp * x[p]
-                        s1 += gp * x[p + 1]
-                        s2 += gp * x[p + 2]
-                        s3 += gp * x[p + 3]
-                        s4 += gp * x[p + 4]
-                    dW[f, u, v0] += s0
-                    dW[f, u, v0 + 1] += s1
-                    dW[f, u, v0 + 2] += s2
-                    dW[f, u, v0 + 3] += s3
-                    dW[f, u, v0 + 4] += s4
-
-
 def _channels_last(a):
     """(N, C, H, W) view -> contiguous (N, H, W, C): free when a is a view of channels-last memory."""
     return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
@@ -180,8 +140,8 @@ def _flat_rows(x, pad, kw5):
 def conv1ch_forward(x, W, b, pad):
     """Direct convolution of a one-channel input; twin of ``reference.conv2d_forward``.
 
-    x (N, 1, H, W), W (F, 1, kh, kw), b (F,) -> (y (N, F, Ho, Wo), xf): y is an NCHW view of channels-last
-    memory (as ``Conv2D`` returns), xf the flattened padded input that ``conv1ch_backward_w`` takes.
+    x (N, 1, H, W), W (F, 1, kh, kw), b (F,) -> y (N, F, Ho, Wo), an NCHW view of channels-last memory
+    (as ``Conv2D`` returns). The backward pass stays im2col + GEMM: a direct dW kernel measured no faster.
     """
     F, C, kh, kw = W.shape
     if C != 1 or x.shape[1] != 1:
@@ -193,22 +153,7 @@ def conv1ch_forward(x, W, b, pad):
     Wt[:, :, :kw] = W[:, 0]
     y = np.empty((x.shape[0], Ho, Wo, F), dtype=x.dtype)
     _conv1ch_forward(xf, Wt, b, Wp, y, np.empty((F, Ho * Wp), dtype=x.dtype))
-    return y.transpose(0, 3, 1, 2), xf
-
-
-def conv1ch_backward_w(xf, dout, W_shape, Wp):
-    """dW (F, 1, kh, kw) and db (F,) of ``conv1ch_forward``; twin: ``reference.conv2d_backward``.
-
-    xf from ``conv1ch_forward``; dout (N, F, Ho, Wo), read fastest as a view of channels-last memory;
-    Wp = W + 2 pad, the padded input width.
-    """
-    F, _, kh, kw = W_shape
-    N, _, Ho, Wo = dout.shape
-    kw5 = -(-kw // TAPS) * TAPS
-    dW = np.empty((F, kh, kw5), dtype=dout.dtype)
-    db = np.empty(F, dtype=dout.dtype)
-    _conv1ch_backward_w(xf, _channels_last(dout), Wp, dW, db, np.empty((F, Ho * Wp), dtype=dout.dtype))
-    return dW[:, None, :, :kw], db
+    return y.transpose(0, 3, 1, 2)
 
 
 @njit(cache=True, nogil=True)

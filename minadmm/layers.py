@@ -61,7 +61,7 @@ class Dense(Layer):
         return f"Dense({self.params['W'].shape[0]}, {self.params['W'].shape[1]})"
 
 
-DIRECT_ONE_CHANNEL = True  # Conv2D of a one-channel input by kernels.conv1ch_* (False: im2col + GEMM)
+DIRECT_ONE_CHANNEL = True  # forward of a one-channel Conv2D by kernels.conv1ch_forward (False: im2col + GEMM)
 
 
 class Conv2D(Layer):
@@ -87,7 +87,7 @@ class Conv2D(Layer):
         self.params = {"W": (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype),
                        "b": np.zeros(c_out, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.cols = self.dcols = self.xf = None
+        self.cols = self.dcols = None
 
     def forward(self, x):
         F, C, kh, kw = self.params["W"].shape
@@ -96,8 +96,7 @@ class Conv2D(Layer):
         self.direct = C == 1 and DIRECT_ONE_CHANNEL
         if self.direct:  # first layer: a direct kernel (kernels.conv1ch_forward)
             self.x = x
-            y, _ = kernels.conv1ch_forward(x, self.params["W"], self.params["b"], self.pad)
-            return y
+            return kernels.conv1ch_forward(x, self.params["W"], self.params["b"], self.pad)
         Ho, Wo = H + 2 * self.pad - kh + 1, W + 2 * self.pad - kw + 1
         # Work channels-last: x.transpose is free when x is an NCHW view of NHWC memory (as layers return).
         # self.cols is a private workspace, reused from step to step.
@@ -127,7 +126,7 @@ class Conv2D(Layer):
 
     def replica(self):
         r = super().replica()
-        r.cols = r.dcols = r.xf = None  # private workspaces must not be shared between threads
+        r.cols = r.dcols = None  # private workspaces must not be shared between threads
         return r
 
     def __repr__(self):

@@ -54,6 +54,20 @@ def test_maxpool_matches_twin(N, C, H, W, strided):
     assert dx.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last memory, as the convolution wants
 
 
+@pytest.mark.parametrize("k,pad", [(5, 0), (5, 2), (3, 1), (7, 0), (7, 3), (1, 0), (6, 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv1ch_forward_matches_twin(k, pad, dtype, rng):
+    """The direct one-channel convolution (any kw: padded with zero taps to a multiple of 5)."""
+    x = rng.standard_normal((3, 1, 12, 11)).astype(dtype)
+    W, b = rng.standard_normal((7, 1, k, k)).astype(dtype), rng.standard_normal(7).astype(dtype)
+    y = kernels.conv1ch_forward(x, W, b, pad)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, R.conv2d_forward(x, W, b, pad), rtol=tol, atol=tol)
+    assert y.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last memory, as Conv2D returns
+    with pytest.raises(ValueError, match="C=2"):
+        kernels.conv1ch_forward(np.zeros((1, 2, 8, 8), dtype), W, b, pad)
+
+
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("wd", [0.0, 0.05])

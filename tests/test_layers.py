@@ -53,17 +53,19 @@ def test_dense_grad(rng):
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_conv_grad(padding, rng):
-    layer = Conv2D(2, 3, 3, padding=padding, rng=0, dtype=np.float64)
+@pytest.mark.parametrize("C", [1, 2])  # C = 1: the direct forward kernel (kernels.conv1ch_forward)
+def test_conv_grad(padding, C, rng):
+    layer = Conv2D(C, 3, 3, padding=padding, rng=0, dtype=np.float64)
     layer.params["b"][:] = rng.standard_normal(3)
-    check_layer(layer, rng.standard_normal((2, 2, 6, 5)), rng)
+    check_layer(layer, rng.standard_normal((2, C, 6, 5)), rng)
 
 
 @pytest.mark.parametrize("padding,pad", [("valid", 0), ("same", 2)])
-def test_conv_matches_direct_sum_twin(padding, pad, rng):
-    layer = Conv2D(3, 4, 5, padding=padding, rng=1, dtype=np.float64)
+@pytest.mark.parametrize("C", [1, 3])
+def test_conv_matches_direct_sum_twin(padding, pad, C, rng):
+    layer = Conv2D(C, 4, 5, padding=padding, rng=1, dtype=np.float64)
     layer.params["b"][:] = rng.standard_normal(4)
-    x = rng.standard_normal((2, 3, 9, 8))
+    x = rng.standard_normal((2, C, 9, 8))
     y = layer.forward(x)
     np.testing.assert_allclose(y, R.conv2d_forward(x, layer.params["W"], layer.params["b"], pad), atol=1e-12)
     dout = rng.standard_normal(y.shape)
