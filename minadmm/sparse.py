@@ -53,23 +53,40 @@ def _sparse_conv_t(xt, ptr, c_idx, u_idx, v_idx, w, b, yt):
 
 @njit(cache=True, parallel=True, fastmath=True)
 def _sparse_conv_pool_t(xt, ptr, c_idx, u_idx, v_idx, w, b, out):
-    # The convolution of one output channel into a local (Ho, Wo, N) buffer, then 2x2 max pooling from it.
+    # One output channel per parallel task, two conv output rows at a time (the rows one pooled row reads):
+    # every tap adds w * (an input row) to a row buffer of Wo*N values that stays in L1 cache; input and
+    # buffer rows are contiguous runs over (j, n), so the loop vectorises. Then 2x2 max pooling.
     F, Hq, Wq, N = out.shape
-    Ho, Wo = 2 * Hq, 2 * Wq  # the conv output rows/cols that pooling reads (odd edges dropped)
+    Wo = 2 * Wq  # the conv output columns that pooling reads (odd edges dropped)
     for f in prange(F):
-        buf = np.empty((Ho, Wo, N), dtype=np.float32)
-        buf[:] = b[f]
-        for t in range(ptr[f], ptr[f + 1]):
-            c, u, v, wt = c_idx[t], u_idx[t], v_idx[t], w[t]
-            for i in range(Ho):
-                for j in range(Wo):
-                    for n in range(N):
-                        buf[i, j, n] += wt * xt[c, i + u, j + v, n]
+        buf = np.empty((2, Wo * N), dtype=np.float32)
         for i in range(Hq):
+            for r in range(2):
+                dst = buf[r]
+                dst[:] = b[f]
+                h = 2 * i + r
+                t, end = ptr[f], ptr[f + 1]
+                while t + 4 <= end:  # four taps per pass: one store of dst per four multiply-adds
+                    s0 = xt[c_idx[t], h + u_idx[t]].reshape(-1)[v_idx[t] * N:(v_idx[t] + Wo) * N]
+                    s1 = xt[c_idx[t + 1], h + u_idx[t + 1]].reshape(-1)[v_idx[t + 1] * N:(v_idx[t + 1] + Wo) * N]
+                    s2 = xt[c_idx[t + 2], h + u_idx[t + 2]].reshape(-1)[v_idx[t + 2] * N:(v_idx[t + 2] + Wo) * N]
+                    s3 = xt[c_idx[t + 3], h + u_idx[t + 3]].reshape(-1)[v_idx[t + 3] * N:(v_idx[t + 3] + Wo) * N]
+                    w0, w1, w2, w3 = w[t], w[t + 1], w[t + 2], w[t + 3]
+                    for q in range(Wo * N):
+                        dst[q] += w0 * s0[q] + w1 * s1[q] + w2 * s2[q] + w3 * s3[q]
+                    t += 4
+                while t < end:
+                    src = xt[c_idx[t], h + u_idx[t]].reshape(-1)[v_idx[t] * N:(v_idx[t] + Wo) * N]
+                    wt = w[t]
+                    for q in range(Wo * N):
+                        dst[q] += wt * src[q]
+                    t += 1
             for j in range(Wq):
+                a0, a1 = buf[0, 2 * j * N:(2 * j + 1) * N], buf[0, (2 * j + 1) * N:(2 * j + 2) * N]
+                a2, a3 = buf[1, 2 * j * N:(2 * j + 1) * N], buf[1, (2 * j + 1) * N:(2 * j + 2) * N]
+                o = out[f, i, j]
                 for n in range(N):
-                    out[f, i, j, n] = max(max(buf[2 * i, 2 * j, n], buf[2 * i, 2 * j + 1, n]),
-                                          max(buf[2 * i + 1, 2 * j, n], buf[2 * i + 1, 2 * j + 1, n]))
+                    o[n] = max(max(a0[n], a1[n]), max(a2[n], a3[n]))
 
 
 @njit(cache=True, fastmath=True)

@@ -53,9 +53,10 @@ def test_compressed_lenet5_same_outputs_and_roundtrip(tmp_path, rng):
 
 
 @pytest.mark.parametrize("pad", [0, 1])
-def test_fused_conv_pool_matches_twins(pad, rng):
+@pytest.mark.parametrize("density", [0.3, 1.0])  # taps per channel: groups of four and a remainder
+def test_fused_conv_pool_matches_twins(pad, density, rng):
     from minadmm import reference as R
-    W = sparse_weights(rng, (4, 3, 3, 3), 0.3)
+    W = sparse_weights(rng, (4, 3, 3, 3), density)
     layer = SparseConv2D(W, rng.standard_normal(4).astype(np.float32), pad)
     x = rng.standard_normal((3, 3, 9, 8)).astype(np.float32)  # odd conv output edges are dropped
     expected, _ = R.maxpool2x2_forward(reference_conv(x, layer))
