@@ -3,8 +3,11 @@
 Kernels are module-level ``@njit`` functions on plain arrays and scalars; layers only call them.
 They are compiled once and cached on disk (``cache=True``), so the compile cost is paid on first use only.
 All kernels are serial: training runs them in parallel on shards of the batch, one thread per core
-(parallel.py). A numba ``parallel=True`` Adam was measured to slow training down (2,218 against 2,553
+(parallel.py), and the optimizer runs them on pieces of each parameter, one piece per worker thread
+(optim.py). A numba ``parallel=True`` Adam was measured to slow training down (2,218 against 2,553
 samples/s at batch 64, docs/performance.md): its OpenMP threads compete with the worker threads.
+Loops are written so that LLVM vectorises them: contiguous 0-based slices rather than computed indices,
+few arrays per loop, long trip counts (docs/performance.md has the measurements behind each choice).
 """
 from __future__ import annotations
 
