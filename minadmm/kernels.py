@@ -126,6 +126,35 @@ def _conv1ch_forward(xf, Wt, b, Wp, y, acc):
                     y[n, i, j, f] = acc[f, i * Wp + j]
 
 
+@njit(cache=True, nogil=True)
+def _im2col1_t(xp, kh, kw, colsT):
+    # xp (N, Hp, Wp) one padded channel -> colsT (kh*kw, N*Ho*Wo): row (u, v) holds x shifted by (u, v),
+    # so each output row (n, i) is one contiguous copy of Wo values.
+    N, Hp, Wp = xp.shape
+    Ho, Wo = Hp - kh + 1, Wp - kw + 1
+    for u in range(kh):
+        for v in range(kw):
+            row = colsT[u * kw + v]
+            for n in range(N):
+                for i in range(Ho):
+                    o = (n * Ho + i) * Wo
+                    row[o:o + Wo] = xp[n, i + u, v:v + Wo]
+
+
+def im2col1_t(x, kh, kw, pad, out=None):
+    """The transpose of ``im2col`` for a one-channel input: x (N, 1, H, W) -> colsT (kh*kw, N*Ho*Wo), equal
+    to ``im2col(x.transpose(0, 2, 3, 1), kh, kw, pad).T`` (twin: ``reference.im2col``), but written row by row
+    in long contiguous runs; ``colsT @ dy`` is conv1's dW GEMM. ``out``: optional workspace."""
+    N, C, H, W = x.shape
+    if C != 1:
+        raise ValueError(f"im2col1_t: input has C={C} channels, expected 1")
+    xp = np.ascontiguousarray(np.pad(x[:, 0], ((0, 0), (pad, pad), (pad, pad))) if pad else x[:, 0])
+    Ho, Wo = H + 2 * pad - kh + 1, W + 2 * pad - kw + 1
+    colsT = _buffer(out, (kh * kw, N * Ho * Wo), x.dtype)
+    _im2col1_t(xp, kh, kw, colsT)
+    return colsT
+
+
 def _channels_last(a):
     """(N, C, H, W) view -> contiguous (N, H, W, C): free when a is a view of channels-last memory."""
     return np.ascontiguousarray(a.transpose(0, 2, 3, 1))

@@ -87,7 +87,7 @@ class Conv2D(Layer):
         self.params = {"W": (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype),
                        "b": np.zeros(c_out, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.cols = self.dcols = None
+        self.cols = self.dcols = self.colsT = None
 
     def forward(self, x):
         F, C, kh, kw = self.params["W"].shape
@@ -109,6 +109,12 @@ class Conv2D(Layer):
     def backward(self, dout):
         F, C, kh, kw = self.params["W"].shape
         N, _, H, W = self.x_shape
+        if self.direct and not self.input_grad:  # first layer: only dW and db, from cols made here
+            self.colsT = kernels.im2col1_t(self.x, kh, kw, self.pad, out=self.colsT)  # (kh*kw, N*Ho*Wo)
+            dy = dout.transpose(0, 2, 3, 1).reshape(-1, F)  # (N*Ho*Wo, F); free for channels-last dout
+            self.grads["W"][...] = (self.colsT @ dy).reshape(kh, kw, C, F).transpose(3, 2, 0, 1)
+            self.grads["b"][...] = np.ones(len(dy), dy.dtype) @ dy
+            return None
         if self.direct:  # the forward pass made no cols: make them now (dW's GEMM needs them)
             self.cols = kernels.im2col(self.x.transpose(0, 2, 3, 1), kh, kw, self.pad, out=self.cols)
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, F)  # (N*Ho*Wo, F); free when dout is NHWC memory
@@ -126,7 +132,7 @@ class Conv2D(Layer):
 
     def replica(self):
         r = super().replica()
-        r.cols = r.dcols = None  # private workspaces must not be shared between threads
+        r.cols = r.dcols = r.colsT = None  # private workspaces must not be shared between threads
         return r
 
     def __repr__(self):

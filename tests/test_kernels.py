@@ -68,6 +68,16 @@ def test_conv1ch_forward_matches_twin(k, pad, dtype, rng):
         kernels.conv1ch_forward(np.zeros((1, 2, 8, 8), dtype), W, b, pad)
 
 
+@pytest.mark.parametrize("k,pad", [(5, 0), (5, 2), (3, 1), (1, 0)])
+def test_im2col1_t_is_transposed_im2col(k, pad, rng):
+    x = rng.standard_normal((3, 1, 10, 9)).astype(np.float32)
+    expected = R.im2col(x.transpose(0, 2, 3, 1), k, k, pad).T
+    out = np.full(expected.shape, np.nan, np.float32)  # a workspace: every entry must be written
+    colsT = kernels.im2col1_t(x, k, k, pad, out=out)
+    assert colsT is out
+    np.testing.assert_array_equal(colsT, expected)
+
+
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("wd", [0.0, 0.05])

@@ -76,6 +76,20 @@ def test_conv_matches_direct_sum_twin(padding, pad, C, rng):
     np.testing.assert_allclose(layer.grads["b"], rdb, atol=1e-12)
 
 
+@pytest.mark.parametrize("padding,pad", [("valid", 0), ("same", 2)])
+def test_first_layer_conv_grads_match_twin(padding, pad, rng):
+    """A one-channel Conv2D as the first layer (no dx): dW and db by im2col1_t + GEMM."""
+    layer = Conv2D(1, 4, 5, padding=padding, rng=1, dtype=np.float64)
+    layer.input_grad = False
+    x = rng.standard_normal((3, 1, 9, 8))
+    y = layer.forward(x)
+    dout = rng.standard_normal(y.shape)
+    assert layer.backward(dout) is None
+    _, rdW, rdb = R.conv2d_backward(dout, x, layer.params["W"], pad)
+    np.testing.assert_allclose(layer.grads["W"], rdW, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["b"], rdb, atol=1e-12)
+
+
 def test_maxpool_grad(rng):
     x = rng.permutation(2 * 3 * 6 * 7).reshape(2, 3, 6, 7).astype(np.float64) * 0.1  # distinct: no ties
     check_layer(MaxPool2D(), x, rng)
