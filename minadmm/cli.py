@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -229,3 +230,6 @@ def main(argv=None):
         print("minadmm: interrupted; the last checkpoint in the run directory is kept "
               "(continue with --resume)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that quit early (`minadmm evaluate ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0

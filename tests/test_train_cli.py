@@ -1,6 +1,6 @@
 """Training determinism and resume, the CLI's error messages, and a quick ADMM run on real MNIST."""
 import json
-
+import os
 import subprocess
 import sys
 
@@ -65,6 +65,20 @@ def test_cli_bad_input_one_line_error(args, message, tmp_path):
     assert message in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "x").exists()  # refused before any work or file
+
+
+def test_evaluate_into_a_closed_pipe_is_quiet(mnist):
+    """`minadmm evaluate ... | head -n 1`: the reader quits early; no traceback, exit status 0. Here the
+    reader is gone before the first line, so the first write already fails."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run([sys.executable, "-m", "minadmm", "evaluate", str(ROOT / "models/lenet5-admm-71x.npz")],
+                           stdout=w, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(w)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
 
 
 def test_prune_wrong_architecture_model(tmp_path, capsys):
