@@ -61,9 +61,6 @@ class Dense(Layer):
         return f"Dense({self.params['W'].shape[0]}, {self.params['W'].shape[1]})"
 
 
-DIRECT_ONE_CHANNEL = True  # forward of a one-channel Conv2D by kernels.conv1ch_forward (False: im2col + GEMM)
-
-
 class Conv2D(Layer):
     """Stride-1 convolution: im2col + GEMM, or for a one-channel input a direct kernel
     (``kernels.conv1ch_forward``: im2col of one channel makes a matrix too thin for a fast GEMM).
@@ -93,7 +90,7 @@ class Conv2D(Layer):
         F, C, kh, kw = self.params["W"].shape
         N, _, H, W = x.shape
         self.x_shape = x.shape
-        self.direct = C == 1 and DIRECT_ONE_CHANNEL
+        self.direct = C == 1
         if self.direct:  # first layer: a direct kernel (kernels.conv1ch_forward)
             self.x = x
             return kernels.conv1ch_forward(x, self.params["W"], self.params["b"], self.pad)
