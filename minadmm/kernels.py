@@ -311,4 +311,3 @@ def add_penalty_grad(g, W, Z, U, rho):
     """g += rho (W - Z + U) in place, in one pass and no temporaries (the W-step runs it at every step);
     twin: ``admm.w_step_penalty_grad``. All four arrays contiguous of one shape and dtype."""
     _add_penalty_grad(g.reshape(-1), W.reshape(-1), Z.reshape(-1), U.reshape(-1), g.dtype.type(rho))
-

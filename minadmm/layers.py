@@ -106,16 +106,14 @@ class Conv2D(Layer):
     def backward(self, dout):
         F, C, kh, kw = self.params["W"].shape
         N, _, H, W = self.x_shape
-        if self.direct and not self.input_grad:  # first layer: only dW and db, from cols made here
-            self.colsT = kernels.im2col1_t(self.x, kh, kw, self.pad, out=self.colsT)  # (kh*kw, N*Ho*Wo)
-            dy = dout.transpose(0, 2, 3, 1).reshape(-1, F)  # (N*Ho*Wo, F); free for channels-last dout
-            self.grads["W"][...] = (self.colsT @ dy).reshape(kh, kw, C, F).transpose(3, 2, 0, 1)
-            self.grads["b"][...] = np.ones(len(dy), dy.dtype) @ dy
-            return None
-        if self.direct:  # the forward pass made no cols: make them now (dW's GEMM needs them)
-            self.cols = kernels.im2col(self.x.transpose(0, 2, 3, 1), kh, kw, self.pad, out=self.cols)
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, F)  # (N*Ho*Wo, F); free when dout is NHWC memory
-        dWmat = self.cols.T @ dy  # (kh*kw*C, F)
+        if self.direct and not self.input_grad:  # first layer: dW only, from the transposed cols made here
+            self.colsT = kernels.im2col1_t(self.x, kh, kw, self.pad, out=self.colsT)  # (kh*kw, N*Ho*Wo)
+            dWmat = self.colsT @ dy  # (kh*kw, F)
+        else:
+            if self.direct:  # the forward pass made no cols: make them now
+                self.cols = kernels.im2col(self.x.transpose(0, 2, 3, 1), kh, kw, self.pad, out=self.cols)
+            dWmat = self.cols.T @ dy  # (kh*kw*C, F)
         self.grads["W"][...] = dWmat.reshape(kh, kw, C, F).transpose(3, 2, 0, 1)
         self.grads["b"][...] = np.ones(len(dy), dy.dtype) @ dy  # sum over rows; a GEMV is ~10x dy.sum(axis=0) for few columns
         if not self.input_grad:

@@ -51,6 +51,13 @@ def _sparse_conv_t(xt, ptr, c_idx, u_idx, v_idx, w, b, yt):
                         yt[f, i, j, n] += wt * xt[c, i + u, j + v, n]
 
 
+@njit(cache=True, inline="always")
+def _tap_row(xt, c, row, v, Wo):
+    """Input row ``row`` of channel c from column v on, (Wo, N) flattened: xt[c, row, v:v + Wo].ravel()."""
+    N = xt.shape[3]
+    return xt[c, row].reshape(-1)[v * N:(v + Wo) * N]
+
+
 @njit(cache=True, parallel=True, fastmath=True)
 def _sparse_conv_pool_t(xt, ptr, c_idx, u_idx, v_idx, w, b, out):
     # One output channel per parallel task, two conv output rows at a time (the rows one pooled row reads):
@@ -67,16 +74,16 @@ def _sparse_conv_pool_t(xt, ptr, c_idx, u_idx, v_idx, w, b, out):
                 h = 2 * i + r
                 t, end = ptr[f], ptr[f + 1]
                 while t + 4 <= end:  # four taps per pass: one store of dst per four multiply-adds
-                    s0 = xt[c_idx[t], h + u_idx[t]].reshape(-1)[v_idx[t] * N:(v_idx[t] + Wo) * N]
-                    s1 = xt[c_idx[t + 1], h + u_idx[t + 1]].reshape(-1)[v_idx[t + 1] * N:(v_idx[t + 1] + Wo) * N]
-                    s2 = xt[c_idx[t + 2], h + u_idx[t + 2]].reshape(-1)[v_idx[t + 2] * N:(v_idx[t + 2] + Wo) * N]
-                    s3 = xt[c_idx[t + 3], h + u_idx[t + 3]].reshape(-1)[v_idx[t + 3] * N:(v_idx[t + 3] + Wo) * N]
+                    s0 = _tap_row(xt, c_idx[t], h + u_idx[t], v_idx[t], Wo)
+                    s1 = _tap_row(xt, c_idx[t + 1], h + u_idx[t + 1], v_idx[t + 1], Wo)
+                    s2 = _tap_row(xt, c_idx[t + 2], h + u_idx[t + 2], v_idx[t + 2], Wo)
+                    s3 = _tap_row(xt, c_idx[t + 3], h + u_idx[t + 3], v_idx[t + 3], Wo)
                     w0, w1, w2, w3 = w[t], w[t + 1], w[t + 2], w[t + 3]
                     for q in range(Wo * N):
                         dst[q] += w0 * s0[q] + w1 * s1[q] + w2 * s2[q] + w3 * s3[q]
                     t += 4
                 while t < end:
-                    src = xt[c_idx[t], h + u_idx[t]].reshape(-1)[v_idx[t] * N:(v_idx[t] + Wo) * N]
+                    src = _tap_row(xt, c_idx[t], h + u_idx[t], v_idx[t], Wo)
                     wt = w[t]
                     for q in range(Wo * N):
                         dst[q] += wt * src[q]
