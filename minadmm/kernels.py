@@ -85,12 +85,22 @@ def _col2im(cols, kh, kw, C, dxr):
                             dxr[n, i + u, j * C + t] += cols[row, u * run + t]
 
 
-def col2im(cols, x_shape, kh, kw, pad):
-    """cols (N*Ho*Wo, kh*kw*C) -> dx (N, H, W, C), the adjoint of im2col; twin of ``reference.col2im``."""
+def col2im(cols, x_shape, kh, kw, pad, out=None):
+    """cols (N*Ho*Wo, kh*kw*C) -> dx (N, H, W, C), the adjoint of im2col; twin of ``reference.col2im``.
+
+    ``out``: an optional contiguous (N, H, W, C) array to write dx into (then returned).
+    """
     N, H, W, C = x_shape
+    if pad == 0 and out is not None:
+        _col2im(cols, kh, kw, C, out.reshape(N, H, -1))
+        return out
     dxp = np.empty((N, H + 2 * pad, W + 2 * pad, C), dtype=cols.dtype)
     _col2im(cols, kh, kw, C, dxp.reshape(N, H + 2 * pad, -1))
-    return dxp if pad == 0 else dxp[:, pad:pad + H, pad:pad + W, :]
+    dx = dxp if pad == 0 else dxp[:, pad:pad + H, pad:pad + W, :]
+    if out is None:
+        return dx
+    out[...] = dx
+    return out
 
 
 # Direct convolution of a one-channel input (the network's first layer). im2col would copy every pixel

@@ -53,7 +53,7 @@ class Dense(Layer):
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dout):
-        self.grads["W"][...] = self.x.T @ dout
+        np.matmul(self.x.T, dout, out=self.grads["W"])  # straight into the gradient buffer, no temporary
         self.grads["b"][...] = dout.sum(axis=0)
         return dout @ self.params["W"].T if self.input_grad else None
 
@@ -85,21 +85,29 @@ class Conv2D(Layer):
                        "b": np.zeros(c_out, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.cols = self.dcols = self.colsT = None
+        # im2col + GEMM run a few images at a time, as many as fit their cols in this many bytes (half of a
+        # core's 1 MB L2 cache here: conv2 then takes 4 images at once). A 2-worker training step at batch 64
+        # took 16-17 ms this way against 19-21 ms with the whole batch's cols (benchmarks/profile_layers.py).
+        self.cols_bytes = 1 << 19
 
     def forward(self, x):
         F, C, kh, kw = self.params["W"].shape
         N, _, H, W = x.shape
         self.x_shape = x.shape
+        Ho, Wo = H + 2 * self.pad - kh + 1, W + 2 * self.pad - kw + 1
+        self.chunk = max(1, self.cols_bytes // (Ho * Wo * kh * kw * C * x.itemsize))  # images per block
         self.direct = C == 1
         if self.direct:  # first layer: a direct kernel (kernels.conv1ch_forward)
             self.x = x
             return kernels.conv1ch_forward(x, self.params["W"], self.params["b"], self.pad)
-        Ho, Wo = H + 2 * self.pad - kh + 1, W + 2 * self.pad - kw + 1
         # Work channels-last: x.transpose is free when x is an NCHW view of NHWC memory (as layers return).
-        # self.cols is a private workspace, reused from step to step.
-        self.cols = kernels.im2col(x.transpose(0, 2, 3, 1), kh, kw, self.pad, out=self.cols)  # (N*Ho*Wo, kh*kw*C)
+        self.x = xc = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
         Wmat = self.params["W"].transpose(2, 3, 1, 0).reshape(-1, F)  # (kh*kw*C, F)
-        y = self.cols @ Wmat  # (N*Ho*Wo, F)
+        y = np.empty((N * Ho * Wo, F), x.dtype)
+        for s in range(0, N, self.chunk):  # a few images at a time, so their cols stay in the core's cache
+            e = min(N, s + self.chunk)
+            cols = kernels.im2col(xc[s:e], kh, kw, self.pad, out=self._workspace("cols", e - s, x.dtype))
+            np.matmul(cols, Wmat, out=y[s * Ho * Wo:e * Ho * Wo])
         y += self.params["b"]
         return y.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo) view, no copy
 
@@ -107,23 +115,53 @@ class Conv2D(Layer):
         F, C, kh, kw = self.params["W"].shape
         N, _, H, W = self.x_shape
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, F)  # (N*Ho*Wo, F); free when dout is NHWC memory
+        self.grads["b"][...] = np.ones(len(dy), dy.dtype) @ dy  # sum over rows; a GEMV is ~10x dy.sum(axis=0) for few columns
         if self.direct and not self.input_grad:  # first layer: dW only, from the transposed cols made here
             self.colsT = kernels.im2col1_t(self.x, kh, kw, self.pad, out=self.colsT)  # (kh*kw, N*Ho*Wo)
-            dWmat = self.colsT @ dy  # (kh*kw, F)
+            dWrow = (self.colsT @ dy).T  # (F, kh*kw) view
+            self.dx = None
         else:
-            if self.direct:  # the forward pass made no cols: make them now
-                self.cols = kernels.im2col(self.x.transpose(0, 2, 3, 1), kh, kw, self.pad, out=self.cols)
-            dWmat = self.cols.T @ dy  # (kh*kw*C, F)
-        self.grads["W"][...] = dWmat.reshape(kh, kw, C, F).transpose(3, 2, 0, 1)
-        self.grads["b"][...] = np.ones(len(dy), dy.dtype) @ dy  # sum over rows; a GEMV is ~10x dy.sum(axis=0) for few columns
-        if not self.input_grad:
-            return None
-        if self.dcols is None or self.dcols.shape != self.cols.shape:
-            self.dcols = np.empty_like(self.cols)  # private workspace, reused
-        np.matmul(dy, self.params["W"].transpose(2, 3, 1, 0).reshape(-1, F).T, out=self.dcols)  # (N*Ho*Wo, kh*kw*C)
-        dcols = self.dcols
-        dx = kernels.col2im(dcols, (N, H, W, C), kh, kw, self.pad)  # (N, H, W, C)
-        return dx.transpose(0, 3, 1, 2)  # (N, C, H, W) view
+            dWrow = self._backward_im2col(dy)
+        self.grads["W"][...] = dWrow.reshape(F, kh, kw, C).transpose(0, 3, 1, 2)
+        return self.dx
+
+    def _workspace(self, name, n, dtype):
+        """Rows for n images of the private (chunk*Ho*Wo, kh*kw*C) workspace ``name`` ("cols" or "dcols"),
+        made once per input shape and reused from chunk to chunk and step to step (no page faults)."""
+        F, C, kh, kw = self.params["W"].shape
+        N, _, H, W = self.x_shape
+        rows = (H + 2 * self.pad - kh + 1) * (W + 2 * self.pad - kw + 1)
+        shape = (min(N, self.chunk) * rows, kh * kw * C)
+        buf = getattr(self, name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = np.empty(shape, dtype)
+            setattr(self, name, buf)
+        return buf[:n * rows]
+
+    def _backward_im2col(self, dy):
+        """dy (N*Ho*Wo, F) -> dW as (F, kh*kw*C); sets self.dx (N, C, H, W) (None without input_grad).
+
+        Chunk by chunk as in forward; each chunk's cols are made again here, into the cached workspace.
+        """
+        F, C, kh, kw = self.params["W"].shape
+        N, _, H, W = self.x_shape
+        xc = self.x if not self.direct else self.x.transpose(0, 2, 3, 1)  # (N, H, W, C)
+        Wrow = self.params["W"].transpose(0, 2, 3, 1).reshape(F, -1)  # (F, kh*kw*C)
+        dWrow = np.zeros((F, kh * kw * C), dy.dtype)
+        dx = np.empty((N, H, W, C), dy.dtype) if self.input_grad else None
+        rows = len(dy) // N  # Ho*Wo
+        for s in range(0, N, self.chunk):
+            e = min(N, s + self.chunk)
+            cols = kernels.im2col(xc[s:e], kh, kw, self.pad, out=self._workspace("cols", e - s, dy.dtype))
+            dy_c = dy[s * rows:e * rows]
+            # dy.T @ cols, not cols.T @ dy: the same sums, and OpenBLAS runs this order faster
+            # (benchmarks/gemm_orders.py)
+            dWrow += dy_c.T @ cols
+            if self.input_grad:
+                dcols = np.matmul(dy_c, Wrow, out=self._workspace("dcols", e - s, dy.dtype))
+                kernels.col2im(dcols, (e - s, H, W, C), kh, kw, self.pad, out=dx[s:e])
+        self.dx = None if dx is None else dx.transpose(0, 3, 1, 2)  # (N, C, H, W) view
+        return dWrow
 
     def replica(self):
         r = super().replica()

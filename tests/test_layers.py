@@ -62,11 +62,18 @@ def test_conv_grad(padding, C, rng):
 
 @pytest.mark.parametrize("padding,pad", [("valid", 0), ("same", 2)])
 @pytest.mark.parametrize("C", [1, 3])
-def test_conv_matches_direct_sum_twin(padding, pad, C, rng):
+@pytest.mark.parametrize("per_block", [None, 2])  # im2col blocks: the whole batch, or 2 images (2 + 2 + 1)
+def test_conv_matches_direct_sum_twin(padding, pad, C, per_block, rng):
     layer = Conv2D(C, 4, 5, padding=padding, rng=1, dtype=np.float64)
     layer.params["b"][:] = rng.standard_normal(4)
-    x = rng.standard_normal((2, C, 9, 8))
+    x = rng.standard_normal((5, C, 9, 8))
+    if per_block:
+        Ho, Wo = 9 + 2 * pad - 4, 8 + 2 * pad - 4
+        layer.cols_bytes = per_block * Ho * Wo * 25 * C * 8  # bytes of one image's cols, float64
+        layer.forward(x[:3])  # workspaces made for another batch size must not leak into this one
+        layer.backward(np.ones((3, 4, Ho, Wo)))
     y = layer.forward(x)
+    assert layer.chunk == (per_block or layer.chunk) and (per_block or layer.chunk >= 5)
     np.testing.assert_allclose(y, R.conv2d_forward(x, layer.params["W"], layer.params["b"], pad), atol=1e-12)
     dout = rng.standard_normal(y.shape)
     dx = layer.backward(dout)
