@@ -127,20 +127,26 @@ def cmd_prune(args):
                           batch_size=args.batch_size, retrain_keep=args.retrain_keep,
                           admm_shift=args.admm_shift, retrain_shift=args.retrain_shift,
                           retrain_epochs=args.retrain_epochs, retrain_lr=args.retrain_lr,
-                          retrain_lr_decay=args.retrain_lr_decay, eps_abs=args.eps_abs, eps_rel=args.eps_rel,
+                          retrain_lr_decay=args.retrain_lr_decay, distill=args.distill,
+                          distill_temp=args.distill_temp, eps_abs=args.eps_abs, eps_rel=args.eps_rel,
                           early_stop=args.early_stop, seed=args.seed)
         if args.quick:
             cfg = quick_config(cfg)
+        from .model import load_model
         if args.dense is not None:
-            from .model import load_model
             load_model(args.dense, arch=arch)  # wrong file or architecture: fail before any work
+        if args.teacher is not None:
+            if cfg.distill == 0:
+                raise CLIError(f"--teacher {args.teacher} is used only with --distill ALPHA > 0")
+            load_model(args.teacher)  # unreadable file: fail before any work
     else:
         arch = keep = cfg = None
     out = prepare_run_dir(args.out, args.resume, args.overwrite)
     data = _load_data(args)
     t0 = time.perf_counter()
     report = prune_run(out, arch, keep, cfg, dense_path=args.dense, data=data, quick=args.quick,
-                       resume=args.resume, baseline=not args.no_baseline, command=" ".join(["minadmm"] + sys.argv[1:]))
+                       resume=args.resume, baseline=not args.no_baseline, command=" ".join(["minadmm"] + sys.argv[1:]),
+                       teacher_path=args.teacher)
     print(f"report: {out / 'report.md'}  ({time.perf_counter() - t0:.0f} s)")
     return 0 if report else 1
 
@@ -177,6 +183,13 @@ def add_prune_parser(sub):
     p.add_argument("--retrain-epochs", type=int, default=d.retrain_epochs)
     p.add_argument("--retrain-lr", type=_positive_float, default=d.retrain_lr)
     p.add_argument("--retrain-lr-decay", type=_positive_float, default=d.retrain_lr_decay)
+    p.add_argument("--distill", type=float, default=d.distill, metavar="ALPHA",
+                   help="knowledge distillation in retraining (and the baseline's): weight in [0, 1] of the "
+                        "teacher's term; 0: none (the paper)")
+    p.add_argument("--distill-temp", type=float, default=d.distill_temp, metavar="T",
+                   help="distillation temperature")
+    p.add_argument("--teacher", default=None,
+                   help="teacher model .npz for --distill (default: the dense starting model)")
     p.add_argument("--eps-abs", type=float, default=d.eps_abs)
     p.add_argument("--eps-rel", type=float, default=d.eps_rel)
     p.add_argument("--early-stop", action="store_true", help="stop ADMM when every layer meets eps_pri, eps_dual")

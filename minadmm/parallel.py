@@ -68,13 +68,20 @@ class GradientWorkers:
         """``optimizer.step(model.grads)``, its pieces spread over the worker threads."""
         optimizer.step(self.model.grads, pool=self.pool, n=self.n)
 
-    def loss_and_grads(self, X, y):
+    def loss_and_grads(self, X, y, distill=None, p_T=None):
         """Mean softmax cross-entropy over the batch and its gradients in ``model.grads``.
-        X (N, ...), y (N,) -> (loss, logits (N, K))."""
+        X (N, ...), y (N,) -> (loss, logits (N, K)). With ``distill`` (a ``distill.Distillation``) and the
+        teacher's probabilities ``p_T`` (N, K), the distillation loss instead."""
         N = len(X)
+
+        def loss_fn(logits, a, b):
+            if distill is None:
+                return softmax_cross_entropy(logits, y[a:b])
+            return distill.loss(logits, y[a:b], p_T[a:b])
+
         if self.pool is None or N < 2 * self.n:
             logits = self.model.forward(X)
-            loss, d = softmax_cross_entropy(logits, y)
+            loss, d = loss_fn(logits, 0, N)
             self.model.backward(d)
             return loss, logits
         self._reseed_dropout()
@@ -84,7 +91,7 @@ class GradientWorkers:
             a, b = bounds[i], bounds[i + 1]
             rep = self.replicas[i]
             logits = rep.forward(X[a:b])
-            loss, d = softmax_cross_entropy(logits, y[a:b])
+            loss, d = loss_fn(logits, a, b)
             d *= (b - a) / N
             rep.backward(d)
             return loss * (b - a) / N, logits

@@ -72,11 +72,12 @@ def prepare_run_dir(out, resume, overwrite):
 
 
 def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=None, data=None, quick=False,
-              resume=False, baseline=True, command="", log=print):
+              resume=False, baseline=True, command="", log=print, teacher_path=None):
     """Run (or resume) the whole pipeline into ``out``; returns the report dict.
 
     ``data`` = (X_train, y_train, X_test, y_test). Targets are checked against the architecture and the
-    dense model file against ``arch`` before any training starts.
+    dense model file against ``arch`` before any training starts. ``teacher_path``: the model that teaches
+    masked retraining when ``cfg.distill`` > 0 (default: the dense starting model).
     """
     out = Path(out)
     t_start = time.perf_counter()
@@ -84,12 +85,18 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         run = json.loads((out / "run.json").read_text())
         arch, keep, quick, baseline = run["arch"], run["keep"], run["quick"], run["baseline"]
         cfg, dense_path, command = PruneConfig(**run["config"]), run["dense_from"], run["command"]
+        teacher_path = run.get("teacher")
     else:
         keep = check_keep(keep, build(arch))
         if dense_path:
             load_model(dense_path, arch=arch)  # a wrong file fails here, before any work
+        if teacher_path:
+            if cfg.distill == 0:
+                raise ValueError(f"--teacher {teacher_path} is used only with --distill ALPHA > 0")
+            load_model(teacher_path)  # an unreadable file fails here, before any work
         run = {"arch": arch, "keep": keep, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
-               "quick": quick, "baseline": baseline, "command": command}
+               "teacher": teacher_path and str(teacher_path), "quick": quick, "baseline": baseline,
+               "command": command}
         (out / "run.json").write_text(json.dumps(run, indent=1))
     if quick:
         data = subset(data, QUICK["train"], QUICK["test"])
@@ -113,6 +120,9 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         done("dense", t0)
     dense_acc = load_model(out / "dense.npz").accuracy(data[2], data[3])
 
+    def teacher():  # the model that teaches masked retraining, or None without distillation
+        return load_model(teacher_path or out / "dense.npz") if cfg.distill > 0 else None
+
     # 2. ADMM
     if not (out / "admm_model.npz").exists():
         t0 = time.perf_counter()
@@ -128,7 +138,7 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
     hard_acc = model.accuracy(data[2], data[3])
     if not (out / "model.npz").exists():
         t0 = time.perf_counter()
-        retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log)
+        retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log, teacher=teacher())
         save_model(out / "model.npz", model)
         done("retrain", t0)
     model = load_model(out / "model.npz")
@@ -140,7 +150,7 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         if not (out / "baseline_model.npz").exists():
             t0 = time.perf_counter()
             bmodel = load_model(out / "dense.npz")
-            magnitude_prune(bmodel, data, keep, cfg, out_dir=out, resume=resume, log=log)
+            magnitude_prune(bmodel, data, keep, cfg, out_dir=out, resume=resume, log=log, teacher=teacher())
             save_model(out / "baseline_model.npz", bmodel)
             done("baseline", t0)
         baseline_acc = load_model(out / "baseline_model.npz").accuracy(data[2], data[3])

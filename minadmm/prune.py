@@ -16,6 +16,7 @@ import numpy as np
 
 from .admm import ADMMState, RhoSchedule
 from .augment import RandomShift, check_shift
+from .distill import Distillation, check_distill
 from .history import load_checkpoint, resume_epochs, save_checkpoint, save_history
 from .optim import Adam
 from .projections import topk_mask
@@ -45,6 +46,8 @@ class PruneConfig:
     retrain_lr_decay: float = 0.8  # lr multiplied by this after every retraining epoch
     retrain_keep: float = 1.0
     retrain_shift: int = 0  # random translations (pixels) in masked retraining (baseline too); 0 = none
+    distill: float = 0.0  # alpha: weight of the teacher's term in retraining (baseline too); 0 = none (the paper)
+    distill_temp: float = 4.0  # T: the distillation temperature
     eps_abs: float = 1e-4
     eps_rel: float = 1e-3
     early_stop: bool = False
@@ -70,6 +73,7 @@ class PruneConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
         check_shift(self.admm_shift)
         check_shift(self.retrain_shift)
+        check_distill(self.distill, self.distill_temp)
         self.schedule()  # validates rho0, rho_growth, rho_max
 
     def schedule(self):
@@ -142,10 +146,17 @@ def hard_prune(model, keep):
     return masks
 
 
-def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", resume=False, log=print):
+def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", resume=False, log=print,
+            teacher=None):
     """Masked retraining: Adam on the loss alone, gradients and Adam moments of pruned weights held at
-    zero, so they stay exactly zero. lr decays by ``retrain_lr_decay`` per epoch. Returns history rows."""
+    zero, so they stay exactly zero. lr decays by ``retrain_lr_decay`` per epoch. With ``cfg.distill`` > 0
+    the loss is the distillation loss against ``teacher`` (distill.py). Returns history rows."""
     X, y, Xt, yt = data
+    distill = None
+    if cfg.distill > 0 and cfg.retrain_epochs > 0:
+        if teacher is None:
+            raise ValueError(f"distill={cfg.distill}: masked retraining needs a teacher model")
+        distill = Distillation(teacher, cfg.distill, cfg.distill_temp, X, augmented=cfg.retrain_shift > 0)
     model.set_dropout(cfg.retrain_keep)
     opt = Adam(model.params, lr=cfg.retrain_lr, masks=masks)
     rng = np.random.default_rng(cfg.seed + 1)
@@ -159,7 +170,7 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
         t0 = time.perf_counter()
         try:
             loss, train_acc = run_epoch(model, opt, X, y, cfg.batch_size, rng, desc=f"{name} {epoch}",
-                                        augment=RandomShift(cfg.retrain_shift))
+                                        augment=RandomShift(cfg.retrain_shift), distill=distill)
         except DivergenceError as err:
             raise _diverged(name, epoch, err, ckpt) from None
         test_acc = model.accuracy(Xt, yt)
@@ -173,7 +184,9 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
     return history
 
 
-def magnitude_prune(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print):
-    """The heuristic baseline: keep the l_i largest dense weights per layer, then the same masked retraining."""
+def magnitude_prune(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None):
+    """The heuristic baseline: keep the l_i largest dense weights per layer, then the same masked retraining
+    (with the same teacher when ``cfg.distill`` > 0)."""
     masks = hard_prune(model, keep)
-    return masks, retrain(model, data, masks, cfg, out_dir, name="baseline_retrain", resume=resume, log=log)
+    return masks, retrain(model, data, masks, cfg, out_dir, name="baseline_retrain", resume=resume, log=log,
+                          teacher=teacher)

@@ -53,22 +53,23 @@ class TrainConfig:
 
 
 def run_epoch(model, optimizer, X, y, batch_size, rng, grad_hook=None, desc="train", max_loss=1e4, workers=None,
-              augment=None):
+              augment=None, distill=None):
     """One pass over (X, y) in a random order drawn from ``rng``.
 
     X (N, 1, 28, 28) float32, y (N,) int64. ``grad_hook()``, if given, runs after backward and before the
     optimizer step (the ADMM W-step adds rho (W - Z + U) there). ``workers``: threads computing each
     batch's gradient (default: one per core; 1 = single thread, see parallel.py). ``augment(xb, rng)``, if
-    given, transforms each batch's images before the forward pass (``augment.RandomShift``). Returns (mean loss,
+    given, transforms each batch's images before the forward pass (``augment.RandomShift``). ``distill`` (a
+    ``distill.Distillation``), if given, replaces the loss by the distillation loss. Returns (mean loss,
     running accuracy on the training batches, in training mode). Raises DivergenceError if a batch loss
     is not finite or exceeds ``max_loss``.
     """
     model.train()
     with GradientWorkers(model, workers) as gw:
-        return _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss, augment)
+        return _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss, augment, distill)
 
 
-def _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss, augment):
+def _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max_loss, augment, distill):
     order = rng.permutation(len(X))
     total_loss, correct, seen = 0.0, 0, 0
     n_batches = math.ceil(len(X) / batch_size)
@@ -76,7 +77,8 @@ def _run_epoch(model, gw, optimizer, X, y, batch_size, rng, grad_hook, desc, max
     for b in bar:
         idx = order[b * batch_size:(b + 1) * batch_size]
         xb = X[idx] if augment is None else augment(X[idx], rng)
-        loss, logits = gw.loss_and_grads(xb, y[idx])
+        p_T = None if distill is None else distill.probs(idx, xb)
+        loss, logits = gw.loss_and_grads(xb, y[idx], distill, p_T)
         if not np.isfinite(loss) or loss > max_loss:
             raise DivergenceError(f"loss {loss} at batch {b}")
         if grad_hook is not None:

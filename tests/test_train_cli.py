@@ -58,6 +58,12 @@ def run_cli(*args):
     (["prune", "--preset", "lenet5-71x", "--retrain-shift", "-1", "--out", "x"], "shift=-1: expected an integer"),
     (["train", "--shift", "12", "--out", "x"], "shift=12: expected an integer number of pixels in [0, 8]"),
     (["evaluate", "missing.npz"], "model file missing.npz does not exist"),
+    (["prune", "--preset", "lenet5-71x", "--distill", "1.5", "--out", "x"], "alpha=1.5: expected a number in [0, 1]"),
+    (["prune", "--preset", "lenet5-71x", "--distill", "0.5", "--distill-temp", "-2", "--out", "x"],
+     "T=-2.0: expected a positive number"),
+    (["prune", "--preset", "lenet5-71x", "--teacher", "t.npz", "--out", "x"], "--teacher t.npz is used only with --distill"),
+    (["prune", "--preset", "lenet5-71x", "--distill", "0.5", "--teacher", "missing.npz", "--out", "x"],
+     "model file missing.npz does not exist"),
 ])
 def test_cli_bad_input_one_line_error(args, message, tmp_path):
     r = subprocess.run([sys.executable, "-m", "minadmm", *args], capture_output=True, text=True, cwd=tmp_path)
