@@ -1,6 +1,6 @@
 """Where a training step's time goes: forward and backward of each LeNet-5 layer, and the Adam step.
 
-    python benchmarks/profile_layers.py [--batch 32] [--reps 200] [--model lenet5]
+    python benchmarks/profile_layers.py [--batch 32] [--reps 200] [--model lenet5] [--cols-bytes N]
 
 One thread (OpenBLAS held to one thread), which is what each of the training workers runs on its shard of
 the batch (parallel.py): at batch 64 with two workers, each worker runs batch 32. Prints one JSON line per
@@ -23,6 +23,9 @@ def main():
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--reps", type=int, default=200)
     p.add_argument("--model", default="lenet5")
+    p.add_argument("--cols-bytes", type=int, default=None,
+                   help="Conv2D's im2col block size in bytes (default: the layer's own, Conv2D.cols_bytes); "
+                        "a huge value makes the whole batch one block, as before blocking")
     args = p.parse_args()
     from minadmm.data import load_mnist
     from minadmm.layers import softmax_cross_entropy
@@ -31,6 +34,10 @@ def main():
 
     X, y, _, _ = load_mnist(download=False)
     model = build(args.model, seed=0).train()
+    if args.cols_bytes is not None:
+        for _, layer in model.layers:
+            if hasattr(layer, "cols_bytes"):
+                layer.cols_bytes = args.cols_bytes
     opt = Adam(model.params, lr=1e-3)
     names = [n for n, _ in model.layers]
     fwd = {n: [] for n in names}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import softmax_cross_entropy
+from .layers import log_softmax, softmax_cross_entropy
 
 
 def check_distill(alpha, T):
@@ -28,16 +28,11 @@ def check_distill(alpha, T):
         raise ValueError(f"distillation temperature T={T!r}: expected a positive number")
 
 
-def _log_softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
 def teacher_probs(teacher, X, T, batch=1000):
     """p_T = softmax(teacher(X) / T): X (N, ...) -> (N, K) float32, the teacher in evaluation mode."""
     teacher.eval()
     logits = np.concatenate([teacher.forward(X[i:i + batch]) for i in range(0, len(X), batch)])
-    return np.exp(_log_softmax(logits.astype(np.float64) / T)).astype(np.float32)
+    return np.exp(log_softmax(logits.astype(np.float64) / T)).astype(np.float32)
 
 
 def distillation_loss(logits, y, p_T, alpha, T):
@@ -49,7 +44,7 @@ def distillation_loss(logits, y, p_T, alpha, T):
     if alpha == 0:
         return ce, dce
     N = logits.shape[0]
-    logq = _log_softmax(logits / T)
+    logq = log_softmax(logits / T)
     p = p_T.astype(logits.dtype, copy=False)
     kl = float(np.sum(p * (np.log(np.maximum(p, 1e-30)) - logq)) / N)
     dlogits = (1 - alpha) * dce + (alpha * T / N) * (np.exp(logq) - p)

@@ -87,7 +87,8 @@ class Conv2D(Layer):
         self.cols = self.dcols = self.colsT = None
         # im2col + GEMM run a few images at a time, as many as fit their cols in this many bytes (half of a
         # core's 1 MB L2 cache here: conv2 then takes 4 images at once). A 2-worker training step at batch 64
-        # took 16-17 ms this way against 19-21 ms with the whole batch's cols (benchmarks/profile_layers.py).
+        # took 16-17 ms this way against 19-21 ms with the whole batch's cols (docs/performance.md;
+        # `python benchmarks/profile_layers.py --cols-bytes N` compares).
         self.cols_bytes = 1 << 19
 
     def forward(self, x):
@@ -118,12 +119,11 @@ class Conv2D(Layer):
         self.grads["b"][...] = np.ones(len(dy), dy.dtype) @ dy  # sum over rows; a GEMV is ~10x dy.sum(axis=0) for few columns
         if self.direct and not self.input_grad:  # first layer: dW only, from the transposed cols made here
             self.colsT = kernels.im2col1_t(self.x, kh, kw, self.pad, out=self.colsT)  # (kh*kw, N*Ho*Wo)
-            dWrow = (self.colsT @ dy).T  # (F, kh*kw) view
-            self.dx = None
+            dWrow, dx = (self.colsT @ dy).T, None  # (F, kh*kw) view
         else:
-            dWrow = self._backward_im2col(dy)
+            dWrow, dx = self._backward_im2col(dy)
         self.grads["W"][...] = dWrow.reshape(F, kh, kw, C).transpose(0, 3, 1, 2)
-        return self.dx
+        return dx
 
     def _workspace(self, name, n, dtype):
         """Rows for n images of the private (chunk*Ho*Wo, kh*kw*C) workspace ``name`` ("cols" or "dcols"),
@@ -139,7 +139,7 @@ class Conv2D(Layer):
         return buf[:n * rows]
 
     def _backward_im2col(self, dy):
-        """dy (N*Ho*Wo, F) -> dW as (F, kh*kw*C); sets self.dx (N, C, H, W) (None without input_grad).
+        """dy (N*Ho*Wo, F) -> (dW as (F, kh*kw*C), dx (N, C, H, W) or None without input_grad).
 
         Chunk by chunk as in forward; each chunk's cols are made again here, into the cached workspace.
         """
@@ -160,8 +160,7 @@ class Conv2D(Layer):
             if self.input_grad:
                 dcols = np.matmul(dy_c, Wrow, out=self._workspace("dcols", e - s, dy.dtype))
                 kernels.col2im(dcols, (e - s, H, W, C), kh, kw, self.pad, out=dx[s:e])
-        self.dx = None if dx is None else dx.transpose(0, 3, 1, 2)  # (N, C, H, W) view
-        return dWrow
+        return dWrow, None if dx is None else dx.transpose(0, 3, 1, 2)  # dx as an (N, C, H, W) view
 
     def replica(self):
         r = super().replica()
@@ -236,6 +235,12 @@ class Flatten(Layer):
         return dout.reshape(self.x_shape)
 
 
+def log_softmax(z):
+    """log softmax(z) along axis 1, shifted by the row maximum so exp cannot overflow. z (N, K) -> (N, K)."""
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 def softmax_cross_entropy(logits, y):
     """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
 
@@ -243,8 +248,7 @@ def softmax_cross_entropy(logits, y):
     loss = -1/N sum_n log softmax(logits)[n, y_n] and dlogits = (softmax(logits) - onehot(y)) / N.
     """
     N = logits.shape[0]
-    z = logits - logits.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    logp = log_softmax(logits)
     loss = -logp[np.arange(N), y].mean()
     dlogits = np.exp(logp)
     dlogits[np.arange(N), y] -= 1

@@ -1,11 +1,14 @@
 """Knowledge distillation (distill.py): the loss and its gradient, sharded gradients, masked retraining
 keeping pruned weights at zero, and bad input."""
+import json
+
 import numpy as np
 import pytest
 
+from minadmm.cli import main
 from minadmm.distill import Distillation, check_distill, distillation_loss, teacher_probs
 from minadmm.layers import softmax_cross_entropy
-from minadmm.model import lenet5
+from minadmm.model import lenet5, save_model
 from minadmm.parallel import GradientWorkers
 from minadmm.prune import PruneConfig, hard_prune, retrain
 
@@ -104,3 +107,16 @@ def test_retraining_with_distill_needs_a_teacher(mnist):
     masks = hard_prune(model, {"fc2": 350})
     with pytest.raises(ValueError, match="needs a teacher"):
         retrain(model, (X[:100], y[:100], Xt[:100], yt[:100]), masks, PruneConfig(distill=0.5), log=lambda s: None)
+
+
+def test_quick_prune_with_distillation(tmp_path, mnist):
+    """The CLI path: --distill with a --teacher file, recorded in run.json; retraining and the baseline run."""
+    save_model(tmp_path / "teacher.npz", lenet5(seed=3))
+    out = tmp_path / "run"
+    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--admm-iters", "1", "--out", str(out),
+                 "--distill", "0.5", "--distill-temp", "2", "--teacher", str(tmp_path / "teacher.npz")]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["distill"] == 0.5 and run["config"]["distill_temp"] == 2.0
+    assert run["teacher"] == str(tmp_path / "teacher.npz")
+    report = json.loads((out / "report.json").read_text())
+    assert report["kept"] == 6050 and report["baseline_magnitude_acc"] is not None
