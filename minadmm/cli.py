@@ -128,7 +128,7 @@ def cmd_prune(args):
                           admm_shift=args.admm_shift, retrain_shift=args.retrain_shift,
                           retrain_epochs=args.retrain_epochs, retrain_lr=args.retrain_lr,
                           retrain_lr_decay=args.retrain_lr_decay, distill=args.distill,
-                          distill_temp=args.distill_temp, eps_abs=args.eps_abs, eps_rel=args.eps_rel,
+                          distill_temp=args.distill_temp, distill_admm=args.distill_admm, eps_abs=args.eps_abs, eps_rel=args.eps_rel,
                           early_stop=args.early_stop, seed=args.seed)
         if args.quick:
             cfg = quick_config(cfg)
@@ -188,6 +188,8 @@ def add_prune_parser(sub):
                         "teacher's term; 0: none (the paper)")
     p.add_argument("--distill-temp", type=float, default=d.distill_temp, metavar="T",
                    help="distillation temperature")
+    p.add_argument("--distill-admm", action="store_true",
+                   help="distil in the ADMM W-step too (same ALPHA, T and teacher)")
     p.add_argument("--teacher", default=None,
                    help="teacher model .npz for --distill (default: the dense starting model)")
     p.add_argument("--eps-abs", type=float, default=d.eps_abs)

@@ -127,7 +127,8 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
     if not (out / "admm_model.npz").exists():
         t0 = time.perf_counter()
         model = load_model(out / "dense.npz")
-        run_admm(model, data, keep, cfg, out_dir=out, resume=resume, log=log)
+        run_admm(model, data, keep, cfg, out_dir=out, resume=resume, log=log,
+                 teacher=teacher() if cfg.distill_admm else None)
         save_model(out / "admm_model.npz", model)
         done("admm", t0)
     model = load_model(out / "admm_model.npz")

@@ -48,6 +48,7 @@ class PruneConfig:
     retrain_shift: int = 0  # random translations (pixels) in masked retraining (baseline too); 0 = none
     distill: float = 0.0  # alpha: weight of the teacher's term in retraining (baseline too); 0 = none (the paper)
     distill_temp: float = 4.0  # T: the distillation temperature
+    distill_admm: bool = False  # distil in the ADMM W-step too (same alpha, T, teacher)
     eps_abs: float = 1e-4
     eps_rel: float = 1e-3
     early_stop: bool = False
@@ -74,10 +75,21 @@ class PruneConfig:
         check_shift(self.admm_shift)
         check_shift(self.retrain_shift)
         check_distill(self.distill, self.distill_temp)
+        if self.distill_admm and self.distill == 0:
+            raise ValueError("distill_admm=True needs distill > 0 (the weight of the teacher's term)")
         self.schedule()  # validates rho0, rho_growth, rho_max
 
     def schedule(self):
         return RhoSchedule(self.rho0, self.rho_growth, self.rho_max)
+
+
+def _distillation(cfg, teacher, X, shift):
+    """The Distillation of ``cfg`` (None when cfg.distill is 0) for training images X shifted by ``shift``."""
+    if cfg.distill == 0:
+        return None
+    if teacher is None:
+        raise ValueError(f"distill={cfg.distill}: training with distillation needs a teacher model")
+    return Distillation(teacher, cfg.distill, cfg.distill_temp, X, augmented=shift > 0)
 
 
 def _diverged(stage, k, err, ckpt):
@@ -86,13 +98,15 @@ def _diverged(stage, k, err, ckpt):
                            f"Try a smaller --rho (and --rho-growth) or a smaller --lr.")
 
 
-def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print):
-    """ADMM on ``model`` (weights start dense) for the targets ``keep`` = {layer: l}.
+def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None):
+    """ADMM on ``model`` (weights start dense) for the targets ``keep`` = {layer: l}. With
+    ``cfg.distill_admm`` the W-step's loss f is the distillation loss against ``teacher`` (distill.py).
 
     Returns (state, history): ``state.Z``/``state.U`` per layer, and one history row per iteration and
     layer: k, layer, r, s, eps_pri, eps_dual, rho, nnz_Z, keep, loss, penalty, test_acc, seconds.
     """
     X, y, Xt, yt = data
+    distill = _distillation(cfg, teacher, X, cfg.admm_shift) if cfg.distill_admm else None
     model.set_dropout(cfg.admm_keep)
     state = ADMMState(model, keep, cfg.schedule(), rescale_U=cfg.rescale_U)
     opt = Adam(model.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -112,7 +126,8 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
         try:
             for e in range(cfg.w_epochs):  # W-step: minimise f + sum rho/2 ||W - Z + U||^2
                 loss, _ = run_epoch(model, opt, X, y, cfg.batch_size, rng, grad_hook=state.add_penalty_grads,
-                                    desc=f"ADMM {k}/{cfg.admm_iters} W-step", augment=RandomShift(cfg.admm_shift))
+                                    desc=f"ADMM {k}/{cfg.admm_iters} W-step", augment=RandomShift(cfg.admm_shift),
+                                    distill=distill)
         except DivergenceError as err:
             raise _diverged("ADMM", k, err, ckpt) from None
         penalty = state.penalty()
@@ -152,11 +167,7 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
     zero, so they stay exactly zero. lr decays by ``retrain_lr_decay`` per epoch. With ``cfg.distill`` > 0
     the loss is the distillation loss against ``teacher`` (distill.py). Returns history rows."""
     X, y, Xt, yt = data
-    distill = None
-    if cfg.distill > 0 and cfg.retrain_epochs > 0:
-        if teacher is None:
-            raise ValueError(f"distill={cfg.distill}: masked retraining needs a teacher model")
-        distill = Distillation(teacher, cfg.distill, cfg.distill_temp, X, augmented=cfg.retrain_shift > 0)
+    distill = _distillation(cfg, teacher, X, cfg.retrain_shift) if cfg.retrain_epochs > 0 else None
     model.set_dropout(cfg.retrain_keep)
     opt = Adam(model.params, lr=cfg.retrain_lr, masks=masks)
     rng = np.random.default_rng(cfg.seed + 1)

@@ -120,3 +120,24 @@ def test_quick_prune_with_distillation(tmp_path, mnist):
     assert run["teacher"] == str(tmp_path / "teacher.npz")
     report = json.loads((out / "report.json").read_text())
     assert report["kept"] == 6050 and report["baseline_magnitude_acc"] is not None
+
+
+def test_admm_w_step_with_distillation(mnist):
+    """--distill-admm: the W-step learns from the teacher too (other weights than a plain W-step from the same
+    start), needs a teacher, and needs distill > 0."""
+    from minadmm.prune import run_admm
+    X, y, Xt, yt = mnist
+    data = (X[:300], y[:300], Xt[:100], yt[:100])
+    keep = {"fc2": 350}
+    W = {}
+    for distill_admm in (False, True):
+        model = lenet5(seed=1)
+        cfg = PruneConfig(admm_iters=1, distill=0.5, distill_admm=distill_admm)
+        run_admm(model, data, keep, cfg, teacher=lenet5(seed=4), log=lambda s: None)
+        W[distill_admm] = model.params["fc2.W"].copy()
+    assert not np.allclose(W[False], W[True])
+    with pytest.raises(ValueError, match="needs a teacher"):
+        run_admm(lenet5(seed=1), data, keep, PruneConfig(admm_iters=1, distill=0.5, distill_admm=True),
+                 log=lambda s: None)
+    with pytest.raises(ValueError, match="distill_admm=True needs distill > 0"):
+        PruneConfig(distill_admm=True)

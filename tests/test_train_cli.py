@@ -62,6 +62,7 @@ def run_cli(*args):
     (["prune", "--preset", "lenet5-71x", "--distill", "0.5", "--distill-temp", "-2", "--out", "x"],
      "T=-2.0: expected a positive number"),
     (["prune", "--preset", "lenet5-71x", "--teacher", "t.npz", "--out", "x"], "--teacher t.npz is used only with --distill"),
+    (["prune", "--preset", "lenet5-71x", "--distill-admm", "--out", "x"], "distill_admm=True needs distill > 0"),
     (["prune", "--preset", "lenet5-71x", "--distill", "0.5", "--teacher", "missing.npz", "--out", "x"],
      "model file missing.npz does not exist"),
 ])
