@@ -27,8 +27,8 @@ from .train import DivergenceError, run_epoch
 class PruneConfig:
     """ADMM and retraining hyperparameters. Defaults: a short schedule on the plain images, as the paper
     trains (the authors' recipe is admm_iters=30, w_epochs=4 (5,000 steps of 50), rho 1e-4 constant,
-    retrain 17 epochs). README's 71x recipe changes four of them on the command line:
-    admm_iters=16, rho_growth=1.3, retrain_epochs=8, retrain_lr_decay=0.85."""
+    retrain 17 epochs). README's 71x recipe changes five of them on the command line:
+    admm_iters=16, rho_growth=1.3, retrain_epochs=8, retrain_lr_decay=0.85, distill=0.5."""
     admm_iters: int = 12
     w_epochs: int = 1
     rho0: float = 1e-3
@@ -103,7 +103,8 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
     ``cfg.distill_admm`` the W-step's loss f is the distillation loss against ``teacher`` (distill.py).
 
     Returns (state, history): ``state.Z``/``state.U`` per layer, and one history row per iteration and
-    layer: k, layer, r, s, eps_pri, eps_dual, rho, nnz_Z, keep, loss, penalty, test_acc, seconds.
+    layer: k, layer, r, s, eps_pri, eps_dual, rho, nnz_Z, keep, loss (f: the distillation loss when
+    distilling), penalty, test_acc, seconds.
     """
     X, y, Xt, yt = data
     distill = _distillation(cfg, teacher, X, cfg.admm_shift) if cfg.distill_admm else None
