@@ -109,7 +109,7 @@ def cmd_evaluate(args):
 
 def cmd_prune(args):
     from .model import build
-    from .pipeline import prepare_run_dir, prune_run, quick_config
+    from .pipeline import check_model_files, prepare_run_dir, prune_run, quick_config
     from .prune import PruneConfig
     from .targets import parse_keep, preset
     if not args.resume:
@@ -132,13 +132,7 @@ def cmd_prune(args):
                           early_stop=args.early_stop, seed=args.seed)
         if args.quick:
             cfg = quick_config(cfg)
-        from .model import load_model
-        if args.dense is not None:
-            load_model(args.dense, arch=arch)  # wrong file or architecture: fail before any work
-        if args.teacher is not None:
-            if cfg.distill == 0:
-                raise CLIError(f"--teacher {args.teacher} is used only with --distill ALPHA > 0")
-            load_model(args.teacher)  # unreadable file: fail before any work
+        check_model_files(arch, cfg, args.dense, args.teacher)  # before the run directory is made
     else:
         arch = keep = cfg = None
     out = prepare_run_dir(args.out, args.resume, args.overwrite)

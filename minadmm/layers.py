@@ -98,11 +98,11 @@ class Conv2D(Layer):
         Ho, Wo = H + 2 * self.pad - kh + 1, W + 2 * self.pad - kw + 1
         self.chunk = max(1, self.cols_bytes // (Ho * Wo * kh * kw * C * x.itemsize))  # images per block
         self.direct = C == 1
-        if self.direct:  # first layer: a direct kernel (kernels.conv1ch_forward)
-            self.x = x
-            return kernels.conv1ch_forward(x, self.params["W"], self.params["b"], self.pad)
         # Work channels-last: x.transpose is free when x is an NCHW view of NHWC memory (as layers return).
-        self.x = xc = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
+        self.x, self.xc = x, x.transpose(0, 2, 3, 1)  # (N, C, H, W) and its (N, H, W, C) view
+        if self.direct:  # first layer: a direct kernel (kernels.conv1ch_forward)
+            return kernels.conv1ch_forward(x, self.params["W"], self.params["b"], self.pad)
+        xc = self.xc
         Wmat = self.params["W"].transpose(2, 3, 1, 0).reshape(-1, F)  # (kh*kw*C, F)
         y = np.empty((N * Ho * Wo, F), x.dtype)
         for s in range(0, N, self.chunk):  # a few images at a time, so their cols stay in the core's cache
@@ -145,7 +145,7 @@ class Conv2D(Layer):
         """
         F, C, kh, kw = self.params["W"].shape
         N, _, H, W = self.x_shape
-        xc = self.x if not self.direct else self.x.transpose(0, 2, 3, 1)  # (N, H, W, C)
+        xc = self.xc  # (N, H, W, C)
         Wrow = self.params["W"].transpose(0, 2, 3, 1).reshape(F, -1)  # (F, kh*kw*C)
         dWrow = np.zeros((F, kh * kw * C), dy.dtype)
         dx = np.empty((N, H, W, C), dy.dtype) if self.input_grad else None

@@ -14,6 +14,7 @@ Every stage writes its result to the run directory, and the long stages checkpoi
 """
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -71,6 +72,17 @@ def prepare_run_dir(out, resume, overwrite):
     return out
 
 
+def check_model_files(arch, cfg: PruneConfig, dense_path=None, teacher_path=None):
+    """Raise (before any work) when the dense model file is missing or of another architecture than
+    ``arch``, or the teacher file is unreadable or given without distillation."""
+    if dense_path:
+        load_model(dense_path, arch=arch)
+    if teacher_path:
+        if cfg.distill == 0:
+            raise ValueError(f"--teacher {teacher_path} is used only with --distill ALPHA > 0")
+        load_model(teacher_path)
+
+
 def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=None, data=None, quick=False,
               resume=False, baseline=True, command="", log=print, teacher_path=None):
     """Run (or resume) the whole pipeline into ``out``; returns the report dict.
@@ -88,12 +100,7 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         teacher_path = run.get("teacher")
     else:
         keep = check_keep(keep, build(arch))
-        if dense_path:
-            load_model(dense_path, arch=arch)  # a wrong file fails here, before any work
-        if teacher_path:
-            if cfg.distill == 0:
-                raise ValueError(f"--teacher {teacher_path} is used only with --distill ALPHA > 0")
-            load_model(teacher_path)  # an unreadable file fails here, before any work
+        check_model_files(arch, cfg, dense_path, teacher_path)
         run = {"arch": arch, "keep": keep, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
                "teacher": teacher_path and str(teacher_path), "quick": quick, "baseline": baseline,
                "command": command}
@@ -120,7 +127,8 @@ def prune_run(out, arch=None, keep=None, cfg: PruneConfig = None, dense_path=Non
         done("dense", t0)
     dense_acc = load_model(out / "dense.npz").accuracy(data[2], data[3])
 
-    def teacher():  # the model that teaches masked retraining, or None without distillation
+    @functools.cache
+    def teacher():  # the model that teaches (read once), or None without distillation
         return load_model(teacher_path or out / "dense.npz") if cfg.distill > 0 else None
 
     # 2. ADMM
