@@ -7,7 +7,7 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["minadmm", "minadmm.*"]),
-    package_data={"minadmm": ["presets/*.json"]},
+    package_data={"minadmm.pipeline": ["presets/*.json"]},
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.24",

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from minadmm.data import load_mnist
-from minadmm.model import load_model, save_model
+from minadmm.nn.model import load_model, save_model
 from minadmm.sparse import compress, dense_flops, save_compressed
 
 

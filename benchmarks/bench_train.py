@@ -34,9 +34,9 @@ def worker(impl, batch, steps):
     n = batch * 8
     X, y = X[:n], y[:n]
     if impl == "minadmm":
-        from minadmm.model import lenet5
-        from minadmm.optim import Adam
-        from minadmm.parallel import GradientWorkers
+        from minadmm.nn.model import lenet5
+        from minadmm.nn.optim import Adam
+        from minadmm.train.parallel import GradientWorkers
         model = lenet5()
         opt = Adam(model.params, lr=1e-3)
         gw = GradientWorkers(model)  # what training uses: one thread per core ($MINADMM_WORKERS)

@@ -28,9 +28,9 @@ def main():
                         "a huge value makes the whole batch one block, as before blocking")
     args = p.parse_args()
     from minadmm.data import load_mnist
-    from minadmm.layers import softmax_cross_entropy
-    from minadmm.model import build
-    from minadmm.optim import Adam
+    from minadmm.nn.layers import softmax_cross_entropy
+    from minadmm.nn.model import build
+    from minadmm.nn.optim import Adam
 
     X, y, _, _ = load_mnist(download=False)
     model = build(args.model, seed=0).train()
@@ -75,7 +75,7 @@ def steps(model, opt, X, y, args):
     """Whole training steps as training runs them: GradientWorkers (one thread per core) on a batch of
     batch * workers, timed in phases: the shards' forward and backward in parallel, then the sum of their
     gradients and the optimizer step (both split over the threads)."""
-    import minadmm.parallel as par
+    import minadmm.train.parallel as par
     gw = par.GradientWorkers(model)
     B = args.batch * gw.n
     phases = {"loss_and_grads": [], "optimizer_step": [], "step": []}

@@ -20,24 +20,28 @@ def figure_dir() -> Path:
 
 
 def savefig(fig, name):
-    """Save ``fig`` as ``<figure_dir>/<name>.png``, print the path, close the figure."""
+    """Save ``fig`` as ``<figure_dir>/<name>.png`` and print the path. In a notebook (an inline backend) the
+    figure stays open, so it shows below the cell; in a script it is closed."""
+    import matplotlib
     import matplotlib.pyplot as plt
     path = figure_dir() / f"{name}.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    if "inline" not in matplotlib.get_backend():
+        plt.close(fig)
     print(f"wrote {path}")
     return path
 
 
 def repo_file(relative):
     """Find ``relative`` (e.g. "models/lenet5-dense.npz") in the working directory or one of its parents,
-    so tutorials run from the repo root, from tutorials/ or as notebooks. Raises FileNotFoundError."""
+    else in the minadmm checkout this package runs from (an editable install), so tutorials find the
+    committed models wherever they run. Raises FileNotFoundError naming the places searched."""
     here = Path.cwd().resolve()
-    for d in (here, *here.parents):
+    checkout = Path(__file__).resolve().parents[1]
+    for d in (here, *here.parents, checkout):
         if (d / relative).exists():
             return d / relative
-    raise FileNotFoundError(f"{relative} not found in {here} or its parents; run the tutorial from the "
-                            f"minadmm repository")
+    raise FileNotFoundError(f"{relative} not found in {here}, its parents or {checkout}")
 
 
 def mnist_subset(n_train, n_test):

@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pytest
 
-from minadmm import data as D
+from minadmm.data import mnist as D
 from minadmm.data import MNISTError, load_mnist, resolve_data_home
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from minadmm.cli import main
-from minadmm.distill import Distillation, check_distill, distillation_loss, teacher_probs
-from minadmm.layers import softmax_cross_entropy
-from minadmm.model import lenet5, save_model
-from minadmm.parallel import GradientWorkers
-from minadmm.prune import PruneConfig, hard_prune, retrain
+from minadmm.nn.distill import Distillation, check_distill, distillation_loss, teacher_probs
+from minadmm.nn.layers import softmax_cross_entropy
+from minadmm.nn.model import lenet5, save_model
+from minadmm.train.parallel import GradientWorkers
+from minadmm.pruning import PruneConfig, hard_prune, retrain
 
 from test_layers import numeric_grad, rel_error
 
@@ -113,7 +113,7 @@ def test_quick_prune_with_distillation(tmp_path, mnist):
     """The CLI path: --distill with a --teacher file, recorded in run.json; retraining and the baseline run."""
     save_model(tmp_path / "teacher.npz", lenet5(seed=3))
     out = tmp_path / "run"
-    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--admm-iters", "1", "--out", str(out),
+    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "1", "--out", str(out),
                  "--distill", "0.5", "--distill-temp", "2", "--teacher", str(tmp_path / "teacher.npz")]) == 0
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["distill"] == 0.5 and run["config"]["distill_temp"] == 2.0
@@ -125,7 +125,7 @@ def test_quick_prune_with_distillation(tmp_path, mnist):
 def test_admm_w_step_with_distillation(mnist):
     """--distill-admm: the W-step learns from the teacher too (other weights than a plain W-step from the same
     start), needs a teacher, and needs distill > 0."""
-    from minadmm.prune import run_admm
+    from minadmm.pruning import run_admm
     X, y, Xt, yt = mnist
     data = (X[:300], y[:300], Xt[:100], yt[:100])
     keep = {"fc2": 350}

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT
 from minadmm.cli import main
-from minadmm.model import load_model
+from minadmm.nn.model import load_model
 
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 

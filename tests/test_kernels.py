@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minadmm import kernels
-from minadmm import reference as R
+from minadmm.nn import kernels
+from minadmm.nn import reference as R
 
 shapes = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(5, 11), st.integers(5, 11),
                    st.integers(1, 5), st.integers(1, 5), st.integers(0, 2))
@@ -101,7 +101,7 @@ def test_adam_matches_twin(masked, dtype, wd, rng):
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 4), st.integers(1, 3), st.integers(0, 3))
 def test_shift_images_matches_twin(N, C, s):
-    from minadmm.augment import draw_shifts, reference_shift_images, shift_images
+    from minadmm.data.augment import draw_shifts, reference_shift_images, shift_images
     rng = np.random.default_rng(N * 7 + s)
     x = rng.standard_normal((N, C, 6, 5)).astype(np.float32)
     dy, dx = draw_shifts(N, s, rng)
@@ -109,7 +109,7 @@ def test_shift_images_matches_twin(N, C, s):
 
 
 def test_shift_images_moves_a_pixel(rng):
-    from minadmm.augment import RandomShift, shift_images
+    from minadmm.data.augment import RandomShift, shift_images
     x = np.zeros((1, 1, 5, 5), np.float32)
     x[0, 0, 2, 2] = 1
     out = shift_images(x, [1], [-2])  # out[i, j] = x[i + 1, j - 2]

@@ -8,9 +8,9 @@ using inputs without near-ties).
 import numpy as np
 import pytest
 
-from minadmm import reference as R
-from minadmm.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, softmax_cross_entropy
-from minadmm.model import lenet5, lenet300_100
+from minadmm.nn import reference as R
+from minadmm.nn.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, softmax_cross_entropy
+from minadmm.nn.model import lenet5, lenet300_100
 
 TOL = 1e-6
 

@@ -3,9 +3,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from minadmm.layers import softmax_cross_entropy
-from minadmm.model import lenet5, lenet300_100, load_model, save_model
-from minadmm.optim import SGD, Adam
+from minadmm.nn.layers import softmax_cross_entropy
+from minadmm.nn.model import lenet5, lenet300_100, load_model, save_model
+from minadmm.nn.optim import SGD, Adam
 
 
 @pytest.mark.parametrize("opt_cls", [Adam, SGD])

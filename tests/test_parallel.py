@@ -1,8 +1,8 @@
 import numpy as np
 
-from minadmm.layers import softmax_cross_entropy
-from minadmm.model import lenet5
-from minadmm.parallel import GradientWorkers
+from minadmm.nn.layers import softmax_cross_entropy
+from minadmm.nn.model import lenet5
+from minadmm.train.parallel import GradientWorkers
 
 
 def test_sharded_gradient_equals_whole_batch(rng):

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from minadmm.projections import keep_count, project_cardinality, topk_mask
+from minadmm.admm.projections import keep_count, project_cardinality, topk_mask
 
 finite = st.floats(-100, 100, allow_nan=False, width=64)
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from minadmm.model import lenet5
-from minadmm.prune import hard_prune
+from minadmm.nn.model import lenet5
+from minadmm.pruning import hard_prune
 from minadmm.sparse import (SparseConv2D, SparseDense, compress, dense_flops, load_compressed,
                             reference_conv, reference_dense, save_compressed)
 
@@ -55,7 +55,7 @@ def test_compressed_lenet5_same_outputs_and_roundtrip(tmp_path, rng):
 @pytest.mark.parametrize("pad", [0, 1])
 @pytest.mark.parametrize("density", [0.3, 1.0])  # taps per channel: groups of four and a remainder
 def test_fused_conv_pool_matches_twins(pad, density, rng):
-    from minadmm import reference as R
+    from minadmm.nn import reference as R
     W = sparse_weights(rng, (4, 3, 3, 3), density)
     layer = SparseConv2D(W, rng.standard_normal(4).astype(np.float32), pad)
     x = rng.standard_normal((3, 3, 9, 8)).astype(np.float32)  # odd conv output edges are dropped
@@ -66,7 +66,7 @@ def test_fused_conv_pool_matches_twins(pad, density, rng):
 @pytest.mark.parametrize("pad", [0, 2])
 @pytest.mark.parametrize("pool", [False, True])
 def test_sample_major_conv_matches_twins(pad, pool, rng):
-    from minadmm import reference as R
+    from minadmm.nn import reference as R
     W = sparse_weights(rng, (5, 3, 5, 5), 0.2)
     layer = SparseConv2D(W, rng.standard_normal(5).astype(np.float32), pad)
     x = rng.standard_normal((1, 3, 11, 10)).astype(np.float32)

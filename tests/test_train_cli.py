@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from minadmm.cli import main
-from minadmm.model import lenet5, load_model, save_model, lenet300_100
+from minadmm.nn.model import lenet5, load_model, save_model, lenet300_100
 from minadmm.train import TrainConfig, fit
 
 
@@ -54,15 +54,18 @@ def run_cli(*args):
     (["prune", "--keep", "fc1=1.5", "--out", "x"], "a ratio must be in [0, 1]"),
     (["prune", "--keep", "fc7=10", "--out", "x"], "unknown layer 'fc7'"),
     (["prune", "--preset", "lenet5-99x", "--out", "x"], "unknown preset 'lenet5-99x'"),
-    (["prune", "--out", "x"], "give exactly one of --preset"),
+    (["prune", "--out", "x"], "give --preset NAME"),
+    (["prune", "--preset", "lenet5-71x", "--keep", "fc1=10", "--out", "x"], "preset lenet5-71x has 2 rounds"),
+    (["prune", "--preset", "lenet5-relu-71x", "--rho", "2", "--out", "x"], "rho_max=1.0 is below rho0=2.0"),
+    (["prune", "--preset", "lenet5-relu-71x", "--from", "missing.npz", "--out", "x"], "missing.npz does not exist"),
     (["prune", "--preset", "lenet5-71x", "--retrain-shift", "-1", "--out", "x"], "shift=-1: expected an integer"),
     (["train", "--shift", "12", "--out", "x"], "shift=12: expected an integer number of pixels in [0, 8]"),
     (["evaluate", "missing.npz"], "model file missing.npz does not exist"),
     (["prune", "--preset", "lenet5-71x", "--distill", "1.5", "--out", "x"], "alpha=1.5: expected a number in [0, 1]"),
     (["prune", "--preset", "lenet5-71x", "--distill", "0.5", "--distill-temp", "-2", "--out", "x"],
      "T=-2.0: expected a positive number"),
-    (["prune", "--preset", "lenet5-71x", "--teacher", "t.npz", "--out", "x"], "--teacher t.npz is used only with --distill"),
-    (["prune", "--preset", "lenet5-71x", "--distill-admm", "--out", "x"], "distill_admm=True needs distill > 0"),
+    (["prune", "--keep", "fc1=10", "--teacher", "t.npz", "--out", "x"], "--teacher t.npz is used only with --distill"),
+    (["prune", "--preset", "lenet5-71x-one-round", "--distill-admm", "--out", "x"], "distill_admm=True needs distill > 0"),
     (["prune", "--preset", "lenet5-71x", "--distill", "0.5", "--teacher", "missing.npz", "--out", "x"],
      "model file missing.npz does not exist"),
 ])
@@ -96,57 +99,86 @@ def test_prune_wrong_architecture_model(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_quick_prune_end_to_end_and_resume(tmp_path, capsys, mnist):
-    """--quick on real MNIST: ADMM's primal residual falls, the pruned model meets its targets exactly,
-    the report and plots are written; a finished run is refused; an interrupted run resumes."""
+def test_quick_prune_end_to_end(tmp_path, capsys, mnist):
+    """--quick on real MNIST with the main preset: the pruned model meets its targets exactly, the report
+    records the resolved configuration (an option given beside --quick wins), the plots are written, and
+    a finished run is refused."""
     out = tmp_path / "run"
-    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--out", str(out), "--admm-iters", "3"]) == 0
+    assert main(["prune", "--preset", "lenet5-relu-71x", "--quick", "--admm-iters", "2", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["kept"] == 6050 and report["compression"] == pytest.approx(430500 / 6050)
+    assert report["config"]["admm_iters"] == 2 and report["config"]["retrain_epochs"] == 1  # given; quick
+    assert report["config"]["distill"] == 0.5 and report["config"]["rho_growth"] == 1.3   # the preset's
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["preset"] == "lenet5-relu-71x" and plan["rounds"][0]["config"] == report["config"]
     for name in ("report.md", "residuals.png", "accuracy.png", "sparsity.png", "history_admm.csv", "model.npz",
                  "baseline_model.npz"):
         assert (out / name).exists(), name
-    admm = json.loads((out / "history_admm.json").read_text())
-    fc1 = [r["r"] for r in admm if r["layer"] == "fc1"]
-    assert len(fc1) == 3 and fc1[-1] < fc1[0]
+    assert len(json.loads((out / "history_admm.json").read_text())) == 2 * 4
     m = load_model(out / "model.npz")
     assert [int(np.count_nonzero(m.params[f"{n}.W"])) for n in ("conv1", "conv2", "fc1", "fc2")] == [100, 2000, 3600, 350]
     assert report["accuracy"]["after_retraining"] > 0.5
-    # a finished run is refused
     capsys.readouterr()
-    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--out", str(out)]) == 2
+    assert main(["prune", "--preset", "lenet5-relu-71x", "--quick", "--out", str(out)]) == 2
     assert "already holds a finished run" in capsys.readouterr().err
 
 
-def test_interrupted_prune_resumes(tmp_path, mnist):
-    from minadmm.pipeline import prepare_run_dir, prune_run, quick_config
-    from minadmm.prune import PruneConfig
-    from minadmm.targets import preset
-    out = prepare_run_dir(tmp_path / "run", resume=False, overwrite=False)
-    arch, keep = preset("lenet5-71x")
-    cfg = quick_config(PruneConfig())
-    dense = lenet5(seed=0)
-    save_model(tmp_path / "dense.npz", dense)
+def test_no_retraining_writes_its_report(tmp_path):
+    """--retrain-epochs 0 (with the baseline, which then gets no retraining either) finishes with a report."""
+    out = tmp_path / "run"
+    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "1", "--retrain-epochs", "0",
+                 "--from", str(ROOT / "models" / "lenet5-dense.npz"), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["kept"] == 6050 and report["config"]["retrain_epochs"] == 0
+    assert report["accuracy"]["after_retraining"] == report["accuracy"]["after_hard_prune"]
 
-    def interrupt_after_first_iteration(msg):
+
+def test_two_round_preset_and_resume_message(tmp_path, capsys):
+    """A two-round preset runs round1/ then round2/ from round 1's model, with a row per round; --resume
+    of a finished round says which options it ignores."""
+    out = tmp_path / "run"
+    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--admm-iters", "1", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [r["kept"] for r in report["rounds"]] == [17_800, 6_050]
+    assert json.loads((out / "round2" / "run.json").read_text())["dense_from"] == str(out / "round1" / "model.npz")
+    assert (out / "model.npz").read_bytes() == (out / "round2" / "model.npz").read_bytes()
+    (out / "report.json").unlink()
+    capsys.readouterr()
+    assert main(["prune", "--resume", "--out", str(out), "--admm-iters", "5", "--distill", "0"]) == 0
+    assert "ignoring --admm-iters, --distill" in capsys.readouterr().err
+    assert json.loads((out / "report.json").read_text())["rounds"] == report["rounds"]
+
+
+def test_interrupted_prune_resumes(tmp_path, mnist):
+    """A prune run interrupted after ADMM iteration 2 resumes from its checkpoint (the dense stage's time
+    survives into the report)."""
+    from minadmm.pipeline.run import make_plan, run_plan
+    from minadmm.pipeline.rundir import prepare_run_dir
+    from minadmm.pruning import PruneConfig
+    from minadmm.pruning.targets import PAPER_LENET5
+    out = prepare_run_dir(tmp_path / "run", resume=False, overwrite=False)
+    keep = {n: kept for n, (_, kept) in PAPER_LENET5.items()}
+    save_model(tmp_path / "dense.npz", lenet5(seed=0))
+    plan = make_plan("lenet5", [{"keep": keep, "config": PruneConfig(admm_iters=3, retrain_epochs=1)}],
+                     str(tmp_path / "dense.npz"), baseline=False, quick=True)
+
+    def interrupt_after_second_iteration(msg):
         if msg.startswith("ADMM 2/"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        prune_run(out, arch, keep, cfg, dense_path=str(tmp_path / "dense.npz"), data=mnist, quick=True,
-                  baseline=False, log=interrupt_after_first_iteration)
+        run_plan(out, plan, mnist, log=interrupt_after_second_iteration)
     # iterations 1 and 2 finished and were checkpointed before the log line that raised
     with pytest.raises(ValueError, match="unfinished run"):
         prepare_run_dir(out, resume=False, overwrite=False)
     messages = []
-    report = prune_run(prepare_run_dir(out, resume=True, overwrite=False), resume=True, data=mnist,
-                       log=messages.append)
+    report = run_plan(prepare_run_dir(out, resume=True, overwrite=False), plan, mnist, resume=True,
+                      log=messages.append)
     assert any("resumed ADMM" in m and "after iteration 2" in m for m in messages)
     ks = [r["k"] for r in json.loads((out / "history_admm.json").read_text())]
     assert sorted(set(ks)) == [1, 2, 3] and len(ks) == 12
     assert report["kept"] == 6050
-    # the dense stage finished in the first session; its time survives into the resumed run's report
-    assert {"dense", "admm", "retrain", "total_this_session"} <= set(report["seconds"])
+    assert {"dense", "admm", "retrain", "total_this_process"} <= set(report["seconds"])
 
 
 def test_diverging_run_stops_with_advice(tmp_path, capsys, mnist):

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minadmm.projections import project_cardinality
+from minadmm.admm.projections import project_cardinality
 from minadmm.tutorial import savefig
 
 rng = np.random.default_rng(0)

@@ -17,8 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minadmm import kernels, reference
-from minadmm.layers import Conv2D, Dense
+from minadmm.nn import kernels, reference
+from minadmm.nn.layers import Conv2D, Dense
 from minadmm.tutorial import quick, savefig
 
 rng = np.random.default_rng(0)

@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from minadmm.model import lenet5
+from minadmm.nn.model import lenet5
 from minadmm.train import TrainConfig, fit
 from minadmm.tutorial import mnist_subset, quick, savefig
 

@@ -20,10 +20,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minadmm.admm import u_step, w_step_penalty_grad, z_step
-from minadmm.model import load_model
-from minadmm.plots import plot_residuals
-from minadmm.prune import PruneConfig, hard_prune, retrain, run_admm
-from minadmm.targets import preset
+from minadmm.nn.model import load_model
+from minadmm.report.plots import plot_residuals
+from minadmm.pruning import PruneConfig, hard_prune, retrain, run_admm
+from minadmm.pruning.targets import preset
 from minadmm.tutorial import figure_dir, mnist_subset, quick, repo_file
 
 data = mnist_subset(6000, 2000) if quick() else mnist_subset(None, None)

@@ -18,9 +18,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from minadmm.model import load_model
-from minadmm.prune import PruneConfig, hard_prune, magnitude_prune, retrain, run_admm
-from minadmm.targets import PAPER_LENET5
+from minadmm.nn.model import load_model
+from minadmm.pruning import PruneConfig, hard_prune, magnitude_prune, retrain, run_admm
+from minadmm.pruning.targets import PAPER_LENET5
 from minadmm.tutorial import mnist_subset, quick, repo_file, savefig
 
 data = mnist_subset(3000, 1000) if quick() else mnist_subset(30000, None)

@@ -22,9 +22,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minadmm.model import load_model, save_model
+from minadmm.nn.model import load_model, save_model
 from minadmm.sparse import compress, dense_flops, save_compressed
-from minadmm.targets import PAPER_LENET5
+from minadmm.pruning.targets import PAPER_LENET5
 from minadmm.tutorial import mnist_subset, quick, repo_file, savefig
 
 dense = load_model(repo_file("models/lenet5-dense.npz"))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+
 
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
@@ -63,7 +65,7 @@ def load_checkpoint(path, model, optimizer=None):
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["__meta__"]))
         if meta.get("arch") != model.arch:
-            raise ValueError(f"checkpoint {path} is for {meta.get('arch')!r}, not {model.arch!r}")
+            raise InputError(f"checkpoint {path} is for {meta.get('arch')!r}, not {model.arch!r}")
         for k, v in model.params.items():
             v[...] = data[f"param:{k}"]
         if optimizer is not None:

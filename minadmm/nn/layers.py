@@ -12,6 +12,7 @@ import copy
 
 import numpy as np
 
+from ..errors import InputError
 from . import kernels
 
 
@@ -73,9 +74,9 @@ class Conv2D(Layer):
     def __init__(self, c_in, c_out, kernel_size, padding="valid", rng=None, dtype=np.float32):
         super().__init__()
         if padding not in ("valid", "same"):
-            raise ValueError(f"padding={padding!r}: expected 'valid' or 'same'")
+            raise InputError(f"padding={padding!r}: expected 'valid' or 'same'")
         if padding == "same" and kernel_size % 2 == 0:
-            raise ValueError(f"padding='same' needs an odd kernel_size, got {kernel_size}")
+            raise InputError(f"padding='same' needs an odd kernel_size, got {kernel_size}")
         self.padding = padding
         self.pad = 0 if padding == "valid" else (kernel_size - 1) // 2
         rng = np.random.default_rng(rng)
@@ -201,7 +202,7 @@ class Dropout(Layer):
     def __init__(self, keep=0.5, rng=None):
         super().__init__()
         if not 0.0 < keep <= 1.0:
-            raise ValueError(f"Dropout keep={keep}: expected a probability in (0, 1]")
+            raise InputError(f"Dropout keep={keep}: expected a probability in (0, 1]")
         self.keep = keep
         self.rng = np.random.default_rng(rng)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 
 FORMAT_VERSION = 1
@@ -18,7 +19,7 @@ class Sequential:
     def __init__(self, layers, arch=None):
         names = [n for n, _ in layers]
         if len(set(names)) != len(names):
-            raise ValueError(f"layer names must be unique, got {names}")
+            raise InputError(f"layer names must be unique, got {names}")
         self.layers = list(layers)
         self.arch = arch
         if self.layers:
@@ -143,7 +144,7 @@ ZOO = {"lenet5": lenet5, "lenet5_relu": lenet5_relu, "lenet300_100": lenet300_10
 
 def build(arch, **kwargs):
     if arch not in ZOO:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ZOO)}")
+        raise InputError(f"unknown architecture {arch!r}; choose one of {sorted(ZOO)}")
     return ZOO[arch](**kwargs)
 
 
@@ -171,21 +172,21 @@ def load_model(path, arch=None, **kwargs):
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as e:
-        raise ValueError(f"{path} is not a minadmm model file (.npz): {e}") from e
+        raise InputError(f"{path} is not a minadmm model file (.npz): {e}") from e
     with data:
         if "__arch__" not in data:
-            raise ValueError(f"{path} has no '__arch__' entry: not a minadmm model file")
+            raise InputError(f"{path} has no '__arch__' entry: not a minadmm model file")
         file_arch = str(data["__arch__"])
         if arch is not None and file_arch != arch:
-            raise ValueError(f"{path} holds a {file_arch!r} model, expected {arch!r}")
+            raise InputError(f"{path} holds a {file_arch!r} model, expected {arch!r}")
         model = build(file_arch, **kwargs)
         params = model.params
         keys = {k for k in data.files if not k.startswith("__")}
         if keys != set(params):
-            raise ValueError(f"{path}: parameters {sorted(keys)} do not match {file_arch!r}, "
+            raise InputError(f"{path}: parameters {sorted(keys)} do not match {file_arch!r}, "
                              f"which has {sorted(params)}")
         for k, v in params.items():
             if data[k].shape != v.shape:
-                raise ValueError(f"{path}: {k} has shape {data[k].shape}, {file_arch!r} expects {v.shape}")
+                raise InputError(f"{path}: {k} has shape {data[k].shape}, {file_arch!r} expects {v.shape}")
             v[...] = data[k]
     return model

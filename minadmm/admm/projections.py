@@ -15,12 +15,14 @@ import numbers
 
 import numpy as np
 
+from ..errors import InputError
+
 
 def _check_k(k, n):
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise ValueError(f"keep count k={k!r} must be a non-negative integer")
+        raise InputError(f"keep count k={k!r} must be a non-negative integer")
     if k < 0:
-        raise ValueError(f"keep count k={k} must be >= 0")
+        raise InputError(f"keep count k={k} must be >= 0")
     return int(min(k, n))
 
 
@@ -32,7 +34,7 @@ def topk_mask(x, k):
     k = _check_k(k, x.size)
     a = np.abs(x).reshape(-1)
     if np.isnan(a).any():
-        raise ValueError("cannot project an array that contains NaN")
+        raise InputError("cannot project an array that contains NaN")
     mask = np.zeros(a.size, dtype=bool)
     if k == a.size:
         mask[:] = True
@@ -59,5 +61,5 @@ def keep_count(ratio, n):
     """Number of entries to keep for a keep ratio in [0, 1] of n entries: round(ratio * n), halves
     rounded up, i.e. floor(ratio * n + 0.5) (0.009 of 400,000 is 3,600 despite float error)."""
     if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"keep ratio {ratio!r} must be a number in [0, 1]")
+        raise InputError(f"keep ratio {ratio!r} must be a number in [0, 1]")
     return int(np.floor(ratio * n + 0.5))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..errors import InputError
+
 
 @njit(cache=True, nogil=True)
 def _shift(x, dy, dx, out):
@@ -52,7 +54,7 @@ def reference_shift_images(x, dy, dx):
 def check_shift(max_shift):
     """Raise ValueError unless ``max_shift`` is a whole number of pixels in [0, 8]; returns it."""
     if not (isinstance(max_shift, int) and 0 <= max_shift <= 8):
-        raise ValueError(f"shift={max_shift!r}: expected an integer number of pixels in [0, 8]")
+        raise InputError(f"shift={max_shift!r}: expected an integer number of pixels in [0, 8]")
     return max_shift
 
 

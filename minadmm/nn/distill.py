@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .layers import log_softmax, softmax_cross_entropy
 
 
 def check_distill(alpha, T):
     """Raise ValueError unless 0 <= alpha <= 1 and T > 0."""
     if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
-        raise ValueError(f"distillation weight alpha={alpha!r}: expected a number in [0, 1] (0: no distillation)")
+        raise InputError(f"distillation weight alpha={alpha!r}: expected a number in [0, 1] (0: no distillation)")
     if not (isinstance(T, (int, float)) and T > 0):
-        raise ValueError(f"distillation temperature T={T!r}: expected a positive number")
+        raise InputError(f"distillation temperature T={T!r}: expected a positive number")
 
 
 def teacher_probs(teacher, X, T, batch=1000):
@@ -70,3 +71,13 @@ class Distillation:
 
     def loss(self, logits, y, p_T):
         return distillation_loss(logits, y, p_T, self.alpha, self.T)
+
+
+def distillation_for(teacher, alpha, T, X, augmented=False):
+    """The ``Distillation`` of weight ``alpha`` at temperature ``T`` for training images X, or None when
+    alpha = 0 (plain cross-entropy). Raises ValueError when alpha > 0 and there is no teacher."""
+    if alpha == 0:
+        return None
+    if teacher is None:
+        raise InputError(f"distillation weight {alpha}: training with distillation needs a teacher model")
+    return Distillation(teacher, alpha, T, X, augmented=augmented)

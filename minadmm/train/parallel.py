@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .layers import Dropout, softmax_cross_entropy
-from .optim import piece
+from ..errors import InputError
+from ..nn.layers import Dropout, softmax_cross_entropy
+from ..nn.optim import piece
 
 
 def default_workers():
@@ -27,7 +28,7 @@ def default_workers():
     env = os.environ.get("MINADMM_WORKERS")
     if env:
         if not env.isdigit() or int(env) < 1:
-            raise ValueError(f"MINADMM_WORKERS={env!r}: expected a positive integer")
+            raise InputError(f"MINADMM_WORKERS={env!r}: expected a positive integer")
         return int(env)
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -39,7 +40,7 @@ class GradientWorkers:
         self.model = model
         self.n = default_workers() if n is None else n
         if self.n < 1:
-            raise ValueError(f"workers={n}: expected at least 1")
+            raise InputError(f"workers={n}: expected at least 1")
         self.replicas = [model] + [model.replica() for _ in range(self.n - 1)]
         self.pool = ThreadPoolExecutor(self.n) if self.n > 1 else None
         self.limits = threadpool_limits(limits=1, user_api="blas") if self.n > 1 else None

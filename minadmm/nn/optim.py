@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from . import kernels
 
 
@@ -19,9 +20,9 @@ def _check_masks(params, masks):
     masks = dict(masks or {})
     for k, m in masks.items():
         if k not in params:
-            raise ValueError(f"mask for unknown parameter {k!r}; parameters are {sorted(params)}")
+            raise InputError(f"mask for unknown parameter {k!r}; parameters are {sorted(params)}")
         if m.shape != params[k].shape:
-            raise ValueError(f"mask for {k} has shape {m.shape}, parameter has {params[k].shape}")
+            raise InputError(f"mask for {k} has shape {m.shape}, parameter has {params[k].shape}")
         masks[k] = m.astype(params[k].dtype)
         params[k] *= masks[k]
     return masks
@@ -38,9 +39,9 @@ def piece(size, i, n, align=64):
 class Optimizer:
     def __init__(self, params, lr, weight_decay=0.0, masks=None):
         if not lr > 0:
-            raise ValueError(f"learning rate lr={lr}: expected a positive number")
+            raise InputError(f"learning rate lr={lr}: expected a positive number")
         if weight_decay < 0:
-            raise ValueError(f"weight_decay={weight_decay}: expected >= 0")
+            raise InputError(f"weight_decay={weight_decay}: expected >= 0")
         self.params = params
         self.lr = lr
         self.weight_decay = weight_decay
@@ -130,5 +131,5 @@ OPTIMIZERS = {"adam": Adam, "sgd": SGD}
 
 def make_optimizer(name, params, lr, weight_decay=0.0, masks=None):
     if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
+        raise InputError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
     return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay, masks=masks)

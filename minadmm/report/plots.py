@@ -1,13 +1,11 @@
-"""Figures made from saved histories (never from console text). Matplotlib with the Agg backend."""
+"""Figures made from saved histories (never from console text). They are drawn on ``matplotlib.figure.Figure``
+objects, which need no backend: importing this module leaves matplotlib's backend as it was."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def _by_layer(rows):
@@ -19,7 +17,8 @@ def plot_residuals(admm_rows, path, title="ADMM residuals"):
     """Primal r = ||W - Z|| and dual s = rho ||Z - Z_prev|| per layer and iteration, log axis, with Boyd's
     eps_pri / eps_dual as dashed lines. One panel per layer."""
     per = _by_layer(admm_rows)
-    fig, axes = plt.subplots(1, len(per), figsize=(3.6 * len(per), 3.2), squeeze=False)
+    fig = Figure(figsize=(3.6 * len(per), 3.2))
+    axes = fig.subplots(1, len(per), squeeze=False)
     for ax, (name, rows) in zip(axes[0], per.items()):
         k = [r["k"] for r in rows]
         ax.semilogy(k, [r["r"] for r in rows], "o-", color="C0", label="primal r")
@@ -36,14 +35,14 @@ def plot_residuals(admm_rows, path, title="ADMM residuals"):
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
 def plot_accuracy(admm_rows, retrain_rows, path, dense_acc=None, baseline_rows=None):
     """Test accuracy across ADMM iterations (of W, before hard pruning), then across masked retraining
     epochs (of the pruned model); the magnitude baseline's retraining beside it if given."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig = Figure(figsize=(6.4, 3.6))
+    ax = fig.subplots()
     ks = sorted({r["k"] for r in admm_rows})
     acc = {r["k"]: r["test_acc"] for r in admm_rows}
     ax.plot(ks, [100 * acc[k] for k in ks], "o-", label="ADMM: W (dense) after W-step")
@@ -63,14 +62,14 @@ def plot_accuracy(admm_rows, retrain_rows, path, dense_acc=None, baseline_rows=N
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
 def plot_sparsity(layers, path):
     """Kept % per layer: ours against the paper's (``layers``: rows of the report with kept_pct and
     paper_kept_pct)."""
-    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    fig = Figure(figsize=(5.6, 3.4))
+    ax = fig.subplots()
     names = [r["layer"] for r in layers]
     x = range(len(names))
     ax.bar([i - 0.2 for i in x], [r["kept_pct"] for r in layers], 0.4, label="minadmm")
@@ -84,5 +83,4 @@ def plot_sparsity(layers, path):
     ax.grid(True, axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)

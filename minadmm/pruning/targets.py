@@ -1,18 +1,14 @@
-"""Per-layer pruning targets: the paper's presets and ``--keep`` specifications.
+"""Per-layer pruning targets: the paper's counts and ``--keep`` specifications.
 
 A target maps each pruned layer to its keep count l_i (the number of non-zero weights it may keep).
 """
 from __future__ import annotations
 
-from .projections import keep_count
+from ..admm.projections import keep_count
+from ..errors import InputError
 
 # The paper's LeNet-5 result (Table 1 of the paper; PAPER.md): weights and kept counts per layer.
 PAPER_LENET5 = {"conv1": (500, 100), "conv2": (25_000, 2_000), "fc1": (400_000, 3_600), "fc2": (5_000, 350)}
-
-PRESETS = {  # name -> (default architecture, other architectures it fits, targets)
-    "lenet5-71x": ("lenet5", ("lenet5_relu",), {n: kept for n, (_, kept) in PAPER_LENET5.items()}),
-}
-
 
 def layer_sizes(model):
     return {n: model[n].params["W"].size for n in model.weight_names()}
@@ -26,26 +22,26 @@ def parse_keep(spec, model):
     keep = {}
     for item in filter(None, (s.strip() for s in spec.split(","))):
         if "=" not in item:
-            raise ValueError(f"--keep item {item!r}: expected LAYER=COUNT or LAYER=RATIO, e.g. fc1=3600 or fc1=0.009")
+            raise InputError(f"--keep item {item!r}: expected LAYER=COUNT or LAYER=RATIO, e.g. fc1=3600 or fc1=0.009")
         name, value = (s.strip() for s in item.split("=", 1))
         if name not in sizes:
-            raise ValueError(f"--keep: unknown layer {name!r}; prunable layers of {model.arch} are {list(sizes)}")
+            raise InputError(f"--keep: unknown layer {name!r}; prunable layers of {model.arch} are {list(sizes)}")
         if name in keep:
-            raise ValueError(f"--keep: layer {name!r} given twice")
+            raise InputError(f"--keep: layer {name!r} given twice")
         try:
             if any(c in value for c in ".eE"):
                 ratio = float(value)
                 if not 0.0 <= ratio <= 1.0:
-                    raise ValueError(f"--keep {name}={value}: a ratio must be in [0, 1]")
+                    raise InputError(f"--keep {name}={value}: a ratio must be in [0, 1]")
                 keep[name] = keep_count(ratio, sizes[name])
             else:
                 keep[name] = int(value)
         except ValueError as e:
             if "ratio must" in str(e):
                 raise
-            raise ValueError(f"--keep {name}={value!r}: expected an integer count or a ratio in [0, 1]") from None
+            raise InputError(f"--keep {name}={value!r}: expected an integer count or a ratio in [0, 1]") from None
     if not keep:
-        raise ValueError(f"--keep {spec!r} names no layer")
+        raise InputError(f"--keep {spec!r} names no layer")
     return check_keep(keep, model)
 
 
@@ -55,19 +51,9 @@ def check_keep(keep, model):
     sizes = layer_sizes(model)
     for name, count in keep.items():
         if name not in sizes:
-            raise ValueError(f"unknown layer {name!r}; prunable layers of {model.arch} are {list(sizes)}")
+            raise InputError(f"unknown layer {name!r}; prunable layers of {model.arch} are {list(sizes)}")
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError(f"keep count for {name} is {count!r}: expected a non-negative integer")
+            raise InputError(f"keep count for {name} is {count!r}: expected a non-negative integer")
         if count > sizes[name]:
-            raise ValueError(f"keep count {count} for {name} exceeds its {sizes[name]} weights")
+            raise InputError(f"keep count {count} for {name} exceeds its {sizes[name]} weights")
     return dict(keep)
-
-
-def preset(name, arch=None):
-    """(architecture, {layer: count}) of a named preset; ``arch`` picks one of the architectures it fits."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    default, others, keep = PRESETS[name]
-    if arch is not None and arch not in (default, *others):
-        raise ValueError(f"preset {name} is for {', '.join((default, *others))}, not {arch}")
-    return arch or default, dict(keep)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .targets import PAPER_LENET5
+from ..pruning.targets import PAPER_LENET5
 
 
 def layer_rows(model, keep):
@@ -70,3 +70,16 @@ def write_report(report, out_dir):
     out_dir = Path(out_dir)
     (out_dir / "report.json").write_text(json.dumps(report, indent=1))
     (out_dir / "report.md").write_text(to_markdown(report))
+
+
+def rounds_markdown(report):
+    """The report of a recipe with several rounds: a row per round, then the last round's report."""
+    lines = [f"# ADMM pruning in {len(report['rounds'])} rounds: {report['arch']}", "",
+             f"Command: `{report['command']}`", "",
+             "| round | targets | kept | compression | test accuracy | minutes |", "|---:|---|---:|---:|---:|---:|"]
+    for r in report["rounds"]:
+        targets = ", ".join(f"{k} {v:,}" for k, v in r["keep"].items())
+        lines.append(f"| {r['round']} | {targets} | {r['kept']:,} | {r['compression']:.1f}x | "
+                     f"{100 * r['accuracy']:.2f}% | {r['minutes']:.1f} |")
+    last = to_markdown(report).split("\n", 1)[1]
+    return "\n".join(lines) + "\n\n## Last round\n" + last

@@ -1,0 +1,188 @@
+"""``minadmm prune``: a recipe's rounds, each dense model -> ADMM -> hard prune -> masked retraining
+(+ magnitude baseline) -> report.
+
+Every stage writes its result to the run directory (rundir.py lists the files), and the long stages
+checkpoint as they go, so ``resume=True`` skips finished stages and rounds and continues an unfinished one.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import InputError
+from ..nn.model import build, load_model, save_model
+from ..pruning.admm_stage import run_admm
+from ..pruning.config import PruneConfig
+from ..pruning.retrain import hard_prune, magnitude_prune, retrain
+from ..pruning.targets import check_keep
+from ..report.plots import plot_accuracy, plot_residuals, plot_sparsity
+from ..report.report import build_report, rounds_markdown, write_report
+from ..train.fit import TrainConfig, fit
+from ..train.records import load_history
+
+QUICK = {"train": 6000, "test": 2000, "admm_iters": 3, "w_epochs": 1, "retrain_epochs": 1}
+
+
+def subset(data, n_train, n_test):
+    X, y, Xt, yt = data
+    return X[:n_train], y[:n_train], Xt[:n_test], yt[:n_test]
+
+
+def check_model_files(arch, cfg: PruneConfig, dense_path=None, teacher_path=None):
+    """Raise (before any work) when the dense model file is missing or of another architecture than
+    ``arch``, or the teacher file is unreadable or given without distillation."""
+    if dense_path:
+        load_model(dense_path, arch=arch)
+    if teacher_path:
+        if cfg.distill == 0:
+            raise InputError(f"--teacher {teacher_path} is used only with --distill ALPHA > 0")
+        load_model(teacher_path)
+
+
+def _history(path):
+    return load_history(path) if Path(path).exists() else []
+
+
+def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teacher_path=None, baseline=True,
+                quick=False, resume=False, command="", log=print):
+    """One round into ``out``: dense start, ADMM, hard pruning, masked retraining, the baseline, report.
+    ``data`` = (X_train, y_train, X_test, y_test), already cut for quick mode. ``teacher_path``: the model
+    that teaches when ``cfg.distill`` > 0 (default: the round's dense start). Returns the report dict."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    if resume and (out / "run.json").exists():
+        run = json.loads((out / "run.json").read_text())
+    else:
+        keep = check_keep(keep, build(arch))
+        check_model_files(arch, cfg, dense_path, teacher_path)
+        run = {"arch": arch, "keep": keep, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
+               "teacher": teacher_path and str(teacher_path), "quick": quick, "baseline": baseline,
+               "command": command, "seconds": {}}
+        (out / "run.json").write_text(json.dumps(run, indent=1))
+    seconds = run["seconds"]  # per stage, kept in run.json so a resumed run reports them all
+
+    def done(stage, t0):
+        seconds[stage] = time.perf_counter() - t0
+        (out / "run.json").write_text(json.dumps(run, indent=1))
+
+    Xt, yt = data[2], data[3]
+    # 1. the dense starting point
+    if not (out / "dense.npz").exists():
+        t0 = time.perf_counter()
+        if dense_path:
+            save_model(out / "dense.npz", load_model(dense_path, arch=arch))
+        else:
+            log("no dense model given: pretraining one first")
+            model = build(arch, seed=cfg.seed)
+            fit(model, data, TrainConfig(epochs=2 if quick else 17, seed=cfg.seed), out_dir=out / "pretrain",
+                resume=(out / "pretrain" / "checkpoint.npz").exists(), log=log)
+            save_model(out / "dense.npz", model)
+        done("dense", t0)
+    dense_acc = load_model(out / "dense.npz").accuracy(Xt, yt)
+
+    @functools.cache
+    def teacher():  # the model that teaches (read once), or None without distillation
+        return load_model(teacher_path or out / "dense.npz") if cfg.distill > 0 else None
+
+    # 2. ADMM
+    if not (out / "admm_model.npz").exists():
+        t0 = time.perf_counter()
+        model = load_model(out / "dense.npz")
+        run_admm(model, data, keep, cfg, out_dir=out, resume=resume, log=log,
+                 teacher=teacher() if cfg.distill_admm else None)
+        save_model(out / "admm_model.npz", model)
+        done("admm", t0)
+    model = load_model(out / "admm_model.npz")
+    admm_acc = model.accuracy(Xt, yt)
+
+    # 3. hard pruning and masked retraining
+    masks = hard_prune(model, keep)
+    hard_acc = model.accuracy(Xt, yt)
+    if not (out / "model.npz").exists():
+        t0 = time.perf_counter()
+        retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log, teacher=teacher())
+        save_model(out / "model.npz", model)
+        done("retrain", t0)
+    model = load_model(out / "model.npz")
+    final_acc = model.accuracy(Xt, yt)
+
+    # 4. the magnitude-pruning baseline: same targets, same retraining
+    baseline_acc = None
+    if baseline:
+        if not (out / "baseline_model.npz").exists():
+            t0 = time.perf_counter()
+            bmodel = load_model(out / "dense.npz")
+            magnitude_prune(bmodel, data, keep, cfg, out_dir=out, resume=resume, log=log, teacher=teacher())
+            save_model(out / "baseline_model.npz", bmodel)
+            done("baseline", t0)
+        baseline_acc = load_model(out / "baseline_model.npz").accuracy(Xt, yt)
+
+    # 5. report and plots
+    stage_seconds = {**seconds, "total_this_process": time.perf_counter() - t_start}
+    accuracies = {"dense": dense_acc, "admm_before_hard_prune": admm_acc, "after_hard_prune": hard_acc,
+                  "after_retraining": final_acc}
+    report = build_report(model, keep, accuracies, stage_seconds, run["config"], run["command"], baseline_acc)
+    report["quick"] = run["quick"]
+    admm_rows = load_history(out / "history_admm.json")
+    plot_residuals(admm_rows, out / "residuals.png")
+    plot_accuracy(admm_rows, _history(out / "history_retrain.json"), out / "accuracy.png", dense_acc,
+                  _history(out / "history_baseline_retrain.json") if baseline else None)
+    plot_sparsity(report["layers"], out / "sparsity.png")
+    write_report(report, out)
+    log(f"pruned model {out / 'model.npz'}: {report['kept']:,} of {report['weights']:,} weights kept "
+        f"({report['compression']:.1f}x), test accuracy {final_acc:.4f} (dense {dense_acc:.4f}"
+        + (f", magnitude baseline {baseline_acc:.4f}" if baseline_acc is not None else "") + ")")
+    return report
+
+
+def make_plan(arch, rounds, dense_path=None, baseline=True, quick=False, preset=None, command="", teacher=None):
+    """The resolved recipe that plan.json records: rounds = [{"keep": {...}, "config": PruneConfig}, ...];
+    ``teacher``: the model that teaches distilled rounds (default: the dense start)."""
+    return {"preset": preset, "arch": arch, "from": dense_path and str(dense_path), "teacher": teacher,
+            "baseline": baseline, "quick": quick, "command": command,
+            "rounds": [{"keep": r["keep"], "config": asdict(r["config"])} for r in rounds]}
+
+
+def round_dir(out, plan, r):
+    """Where round r (0-based) runs: the run directory itself for a one-round plan, else out/round<r+1>."""
+    return Path(out) if len(plan["rounds"]) == 1 else Path(out) / f"round{r + 1}"
+
+
+def run_plan(out, plan, data, resume=False, log=print):
+    """Run (or resume) every round of ``plan`` (``make_plan``) into ``out``; returns the last round's report,
+    with one row per round under "rounds" when there are several. Round r + 1 starts from round r's
+    model; the teacher of every distilled round is plan["teacher"], by default the plan's dense model
+    (the first round's start)."""
+    out = Path(out)
+    if not resume:
+        (out / "plan.json").write_text(json.dumps(plan, indent=1))
+    if plan["quick"]:
+        data = subset(data, QUICK["train"], QUICK["test"])
+    start, rows, report = plan["from"], [], None
+    for r, rnd in enumerate(plan["rounds"]):
+        d = round_dir(out, plan, r)
+        cfg = PruneConfig(**rnd["config"])
+        teacher = plan["teacher"] or (None if r == 0 or cfg.distill == 0 else str(out / "round1" / "dense.npz"))
+        if len(plan["rounds"]) > 1:
+            log(f"round {r + 1}/{len(plan['rounds'])}: targets {rnd['keep']}")
+        if (d / "report.json").exists() and len(plan["rounds"]) > 1:
+            report = json.loads((d / "report.json").read_text())
+        else:
+            report = prune_round(d, plan["arch"], rnd["keep"], cfg, data, dense_path=start, teacher_path=teacher,
+                                 baseline=plan["baseline"] and r == len(plan["rounds"]) - 1, quick=plan["quick"],
+                                 resume=resume, command=plan["command"], log=log)
+        rows.append({"round": r + 1, "keep": rnd["keep"], "kept": report["kept"], "compression": report["compression"],
+                     "accuracy": report["accuracy"]["after_retraining"], "minutes": sum(
+                         v for k, v in report["seconds"].items() if k != "total_this_process") / 60})
+        start = str(d / "model.npz")
+    if len(plan["rounds"]) > 1:
+        shutil.copyfile(start, out / "model.npz")
+        report = {**report, "rounds": rows, "plan": plan}
+        (out / "report.json").write_text(json.dumps(report, indent=1))
+        (out / "report.md").write_text(rounds_markdown(report))
+    return report

@@ -1,0 +1,83 @@
+"""``PruneConfig``: every hyperparameter of one round of ADMM pruning and masked retraining."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..admm.rho import RhoSchedule
+from ..data.augment import check_shift
+from ..errors import InputError
+from ..nn.distill import check_distill
+
+
+@dataclass
+class PruneConfig:
+    """ADMM and retraining hyperparameters: the whole schedule of one round of pruning.
+
+    The defaults are a short schedule on the plain images; the recipes that made the committed models are
+    presets (pipeline/presets/*.json, ``minadmm presets``), which set every value they depend on. The
+    authors' recipe is admm_iters=30, w_epochs=4 (5,000 steps of 50), rho 1e-4 constant, retrain 17 epochs
+    with dropout keep 0.5 (preset ``lenet5-71x-authors``)."""
+    admm_iters: int = 12
+    w_epochs: int = 1
+    rho0: float = 1e-3
+    rho_growth: float = 1.5
+    rho_max: float = 1.0
+    rescale_U: bool = True
+    lr: float = 1e-3
+    admm_lr_decay: float = 1.0  # W-step lr multiplied by this after every ADMM iteration
+    weight_decay: float = 5e-5  # L2 during the W-step, as the authors' train_loss (5e-5 * sum(W^2) / 2)
+    batch_size: int = 50
+    admm_keep: float = 1.0  # dropout keep during the W-step (the authors turn dropout off)
+    admm_shift: int = 0  # random translations (pixels) during the W-step; 0 = none, as the authors
+    retrain_epochs: int = 10
+    retrain_lr: float = 1e-3
+    retrain_lr_decay: float = 0.8  # lr multiplied by this after every retraining epoch
+    retrain_keep: float = 1.0
+    retrain_shift: int = 0  # random translations (pixels) in masked retraining (baseline too); 0 = none
+    distill: float = 0.0  # alpha: weight of the teacher's term in retraining (baseline too); 0 = none (the paper)
+    distill_temp: float = 4.0  # T: the distillation temperature
+    distill_admm: bool = False  # distil in the ADMM W-step too (same alpha, T, teacher)
+    eps_abs: float = 1e-4
+    eps_rel: float = 1e-3
+    early_stop: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("admm_iters", "w_epochs", "batch_size"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise InputError(f"{name}={v!r}: expected a positive integer")
+        if not (isinstance(self.retrain_epochs, int) and self.retrain_epochs >= 0):
+            raise InputError(f"retrain_epochs={self.retrain_epochs!r}: expected an integer >= 0")
+        for name in ("admm_keep", "retrain_keep"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise InputError(f"{name}={getattr(self, name)!r}: expected a dropout keep probability in (0, 1]")
+        if self.weight_decay < 0:
+            raise InputError(f"weight_decay={self.weight_decay!r}: expected >= 0")
+        for name in ("admm_lr_decay", "retrain_lr_decay"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise InputError(f"{name}={getattr(self, name)!r}: expected a factor in (0, 1]")
+        for name in ("lr", "retrain_lr"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name}={getattr(self, name)!r}: expected a positive number")
+        check_shift(self.admm_shift)
+        check_shift(self.retrain_shift)
+        check_distill(self.distill, self.distill_temp)
+        if self.distill_admm and self.distill == 0:
+            raise InputError("distill_admm=True needs distill > 0 (the weight of the teacher's term)")
+        for name in ("eps_abs", "eps_rel"):
+            if not getattr(self, name) >= 0:
+                raise InputError(f"{name}={getattr(self, name)!r}: expected a tolerance >= 0")
+        self.schedule()  # validates rho0, rho_growth, rho_max
+
+    @classmethod
+    def from_dict(cls, values, where="configuration"):
+        """A PruneConfig from a dict of some of its fields; an unknown key is an error naming the valid ones."""
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise InputError(f"{where}: unknown setting {unknown[0]!r}; valid settings are "
+                             f"{', '.join(cls.__dataclass_fields__)}")
+        return cls(**values)
+
+    def schedule(self):
+        return RhoSchedule(self.rho0, self.rho_growth, self.rho_max)

@@ -1,0 +1,56 @@
+"""After ADMM: hard pruning, masked retraining, and the magnitude-pruning baseline.
+
+    hard_prune       W_i <- Proj_{S_i}(W_i); returns the fixed masks
+    retrain          masked retraining: Adam with masks, pruned weights stay exactly zero
+    magnitude_prune  the heuristic baseline: one-shot hard_prune of the dense model, then the same retraining
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..admm.projections import topk_mask
+from ..data.augment import RandomShift
+from ..nn.distill import distillation_for
+from ..nn.optim import Adam
+from ..train.epochs import DivergenceError, train_epochs
+from .admm_stage import diverged
+from .config import PruneConfig
+
+
+def hard_prune(model, keep):
+    """W_i <- Proj_{S_i}(W_i) in place for every layer of ``keep``; returns the masks {"layer.W": bool array}."""
+    masks = {}
+    for name, l in keep.items():
+        W = model[name].params["W"]
+        mask = topk_mask(W, l)
+        W *= mask
+        masks[f"{name}.W"] = mask
+    return masks
+
+
+def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", resume=False, log=print,
+            teacher=None):
+    """Masked retraining: ``cfg.retrain_epochs`` epochs of Adam on the loss alone (no L2), gradients and Adam
+    moments of pruned weights held at zero, so they stay exactly zero; lr decays by ``retrain_lr_decay`` per
+    epoch. With ``cfg.distill`` > 0 the loss is the distillation loss against ``teacher``. With ``out_dir``:
+    ``history_<name>.csv/.json`` and ``<name>_checkpoint.npz`` after each epoch. Returns the history rows."""
+    X = data[0]
+    distill = distillation_for(teacher, cfg.distill, cfg.distill_temp, X, cfg.retrain_shift > 0) \
+        if cfg.retrain_epochs > 0 else None
+    model.set_dropout(cfg.retrain_keep)
+    opt = Adam(model.params, lr=cfg.retrain_lr, masks=masks)
+    try:
+        return train_epochs(model, opt, data, cfg.retrain_epochs, cfg.retrain_lr, cfg.retrain_lr_decay,
+                            cfg.batch_size, np.random.default_rng(cfg.seed + 1), out_dir=out_dir, name=name,
+                            history_name=f"history_{name}", checkpoint_name=f"{name}_checkpoint.npz", resume=resume,
+                            log=log, augment=RandomShift(cfg.retrain_shift), distill=distill)
+    except DivergenceError as err:
+        raise diverged(name, f"at epoch {err.epoch}", err, out_dir and f"{out_dir}/{name}_checkpoint.npz") from None
+
+
+def magnitude_prune(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None):
+    """The heuristic baseline, one-shot: keep the l_i largest dense weights per layer, then the same masked
+    retraining (with the same teacher when ``cfg.distill`` > 0). Returns (masks, history)."""
+    masks = hard_prune(model, keep)
+    return masks, retrain(model, data, masks, cfg, out_dir, name="baseline_retrain", resume=resume, log=log,
+                          teacher=teacher)

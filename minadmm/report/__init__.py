@@ -1,0 +1,1 @@
+"""What a run shows: the pruning report (report.py) and the figures drawn from saved histories (plots.py)."""

@@ -1,0 +1,60 @@
+"""Dense training: ``fit(model, data, TrainConfig)``, the authors' LeNet-5 pretraining by default."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data.augment import RandomShift, check_shift
+from ..errors import InputError
+from ..nn.model import save_model
+from ..nn.optim import make_optimizer
+from .epochs import train_epochs
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of dense training (defaults: the authors' LeNet-5 pretraining, Adam lr 1e-3,
+    batch 50, dropout keep 0.5, L2 5e-5 * sum(W^2) / 2)."""
+    epochs: int = 17  # 17 x 1,200 batches of 50 = 20,400 steps, the authors' 20,000
+    batch_size: int = 50
+    lr: float = 1e-3
+    lr_decay: float = 1.0  # lr multiplied by this after every epoch (1.0: constant, as the authors)
+    optimizer: str = "adam"
+    weight_decay: float = 5e-5
+    keep: float = 0.5
+    shift: int = 0  # random translations of up to this many pixels (data/augment.py; 0: none, as the authors)
+    seed: int = 0
+
+    def __post_init__(self):
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise InputError(f"epochs={self.epochs}: expected a positive integer")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise InputError(f"batch_size={self.batch_size}: expected a positive integer")
+        if not 0.0 < self.keep <= 1.0:
+            raise InputError(f"keep={self.keep}: expected a dropout keep probability in (0, 1]")
+        check_shift(self.shift)
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise InputError(f"lr_decay={self.lr_decay}: expected a factor in (0, 1]")
+
+
+def fit(model, data, config: TrainConfig, out_dir=None, resume=False, log=print):
+    """Train ``model`` on ``data = (X_train, y_train, X_test, y_test)``.
+
+    Writes to ``out_dir`` (if given) after every epoch: ``history.csv``/``.json`` (epoch, lr, loss,
+    train_acc, test_acc, seconds, samples_per_s), ``checkpoint.npz`` (model, optimizer and RNG states) and
+    ``model.npz``. ``resume=True`` continues from ``out_dir/checkpoint.npz``. Returns the history rows.
+    """
+    if resume and (out_dir is None or not (Path(out_dir) / "checkpoint.npz").exists()):
+        raise FileNotFoundError(f"--resume: no checkpoint at {Path(out_dir or '.') / 'checkpoint.npz'}")
+    model.set_dropout(config.keep)
+    opt = make_optimizer(config.optimizer, model.params, config.lr, config.weight_decay)
+    save = (lambda epoch: save_model(Path(out_dir) / "model.npz", model)) if out_dir else None
+    history = train_epochs(model, opt, data, config.epochs, config.lr, config.lr_decay, config.batch_size,
+                           np.random.default_rng(config.seed), out_dir=out_dir, name="epoch", resume=resume, log=log,
+                           augment=RandomShift(config.shift), meta={"config": asdict(config)}, after_epoch=save)
+    if out_dir:
+        (Path(out_dir) / "config.json").write_text(json.dumps(asdict(config), indent=1))
+    return history
