@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="minadmm",
-    version="0.1.0",
+    version="0.2.0",
     description="ADMM weight pruning of neural networks (Zhang et al., ECCV 2018) from scratch in NumPy + numba",
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
@@ -17,7 +17,7 @@ setup(
         "threadpoolctl>=3",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "jupytext>=1.14", "nbclient>=0.7", "ipykernel>=6"],
     },
     entry_points={"console_scripts": ["minadmm=minadmm.cli:main"]},
 )

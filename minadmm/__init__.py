@@ -10,7 +10,7 @@ The folders follow the data path, each importing only from those before it:
     sparse/    sparse inference kernels and the compressed model file
     report/    the pruning report and figures
     pipeline/  recipes as data (presets) and ``minadmm prune`` from end to end
-    cli.py     the command line; tutorial.py: helpers the tutorials share
+    cli/       the command line; tutorial.py: helpers the tutorials share
 
 References: T. Zhang et al., "A Systematic DNN Weight Pruning Framework using ADMM", ECCV 2018
 (arXiv 1804.03294); S. Boyd et al., "Distributed Optimization and Statistical Learning via ADMM", 2011.

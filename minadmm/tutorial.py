@@ -19,15 +19,22 @@ def figure_dir() -> Path:
     return d
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where figures can show inline)."""
+    import sys
+    return "ipykernel" in sys.modules
+
+
 def savefig(fig, name):
-    """Save ``fig`` as ``<figure_dir>/<name>.png`` and print the path. In a notebook (an inline backend) the
-    figure stays open, so it shows below the cell; in a script it is closed."""
-    import matplotlib
+    """Save ``fig`` as ``<figure_dir>/<name>.png`` and print the path. In a notebook the figure also shows
+    below the cell; in a script it is closed once saved."""
     import matplotlib.pyplot as plt
     path = figure_dir() / f"{name}.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    if "inline" not in matplotlib.get_backend():
-        plt.close(fig)
+    if in_notebook():
+        from IPython.display import Image, display
+        display(Image(filename=str(path)))  # shown here, so it is closed below and not shown twice
+    plt.close(fig)
     print(f"wrote {path}")
     return path
 

@@ -6,14 +6,11 @@
 # gradient check by central finite differences in float64, and the fast numba im2col kernel against its
 # slow NumPy twin.
 #
-# **You will see:** relative gradient errors around 1e-10, and how much faster the fast path is.
+# **You will see:** relative gradient errors of float64 round-off, and how much faster the fast path is.
 
 # %%
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -102,6 +99,9 @@ for _ in range(reps):
 times["Conv2D.forward (im2col + GEMM)"] = (time.perf_counter() - t0) / reps * 1e3
 for k, v in times.items():
     print(f"{k:32s} {v:8.2f} ms")
+print(f"numba im2col is {times['NumPy twin'] / times['numba im2col']:.1f}x the speed of its NumPy twin; the "
+      f"layer's im2col + GEMM is {times['direct-sum conv (twin)'] / times['Conv2D.forward (im2col + GEMM)']:.1f}x "
+      f"the speed of the direct sum")
 
 fig, ax = plt.subplots(figsize=(6, 2.8))
 ax.barh(list(times), list(times.values()), color=["C0", "C7", "C7", "C0"])
@@ -109,5 +109,6 @@ ax.set_xlabel("ms per call (batch 64, LeNet-5 conv2)")
 savefig(fig, "t2_kernel_times")
 
 # %% [markdown]
-# **What to notice:** the gradients agree to about 1e-10 (float64), the fast and slow im2col agree
-# exactly, and the fast path is several times quicker. The test suite repeats these checks on random shapes.
+# **What to notice:** the relative errors printed above are at float64 round-off, the fast and slow im2col
+# agree exactly (the `assert`), and the speed ratios printed above are this machine's. The test suite
+# repeats these checks on random shapes.

@@ -1,11 +1,19 @@
 # %% [markdown]
 # # Tutorial 5: ADMM against magnitude pruning
 #
-# **Paper:** section 4 compares ADMM with iterative magnitude pruning (Han et al. 2015: 12x on LeNet-5)
-# and claims far higher compression without accuracy loss. The fair test: the same dense model, the same
-# per-layer targets, the same masked-retraining budget; only the way the mask is chosen differs.
-# Magnitude pruning keeps the largest dense weights; ADMM first trains the network towards the sparse set,
-# then keeps the largest.
+# **Paper:** section 4 compares ADMM with magnitude pruning (Han et al. 2015, who prune iteratively,
+# retraining between several rounds of cutting: 12x on LeNet-5) and claims far higher compression without
+# accuracy loss. The fair test here: the same dense model, the same per-layer targets, the same
+# masked-retraining budget; only the way the mask is chosen differs.
+#
+# The baseline run here is **one-shot** magnitude pruning (`magnitude_prune`): keep the `l_i` largest
+# weights of the dense model in one cut, then retrain with the mask fixed,
+#
+#     mask_i = topk(|W_i^dense|, l_i),   W_i <- W_i^dense * mask_i,   then masked retraining.
+#
+# ADMM keeps the same kind of mask, but of weights that were first trained towards the sparse set: its
+# W-step minimises `f(W) + sum_i rho_i/2 ||W_i - Z_i + U_i||^2`, so the loss chooses which weights move to
+# zero before anything is cut, and the cut at the end removes weights that are already near zero.
 #
 # **You will see:** test accuracy against compression for both methods, at several levels obtained by
 # scaling the paper's per-layer keep ratios. Full mode: 30,000 training images (half of MNIST's, to keep
@@ -13,9 +21,6 @@
 # epochs per level. Quick mode: 3,000 training images, 2 levels, 2 iterations.
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from minadmm.nn.model import load_model
@@ -64,7 +69,15 @@ ax.grid(True, which="both", alpha=0.3)
 ax.legend(fontsize=7)
 savefig(fig, "t5_admm_vs_magnitude")
 
+# %%
+gaps = [100 * (r["admm"] - r["magnitude"]) for r in rows]
+for r, g in zip(rows, gaps):
+    print(f"at {r['compression']:.1f}x ADMM is {abs(g):.2f} points {'above' if g >= 0 else 'below'} one-shot magnitude pruning")
+widening = all(b >= a for a, b in zip(gaps, gaps[1:]))
+print("the gap " + ("widens" if widening else "does not widen steadily") + " as the targets tighten (levels in "
+      "order of rising compression)")
+
 # %% [markdown]
-# **What to notice:** at mild compression both methods keep the dense accuracy; the gap opens as the
-# targets tighten, because magnitude pruning removes weights the network still relies on and the short
-# retraining cannot repair that, whereas ADMM moved the network towards the sparse set before pruning.
+# **What to notice:** the gaps printed above, from this run. Where ADMM leads, it is because magnitude pruning
+# removes weights the network still relies on and the short retraining cannot repair that, whereas ADMM
+# moved the network towards the sparse set before the cut.

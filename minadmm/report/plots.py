@@ -1,5 +1,6 @@
 """Figures made from saved histories (never from console text). They are drawn on ``matplotlib.figure.Figure``
-objects, which need no backend: importing this module leaves matplotlib's backend as it was."""
+objects, which need no backend: importing this module leaves matplotlib's backend as it was. Each function
+returns its figure and, given a path, saves it there as a PNG."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,12 +9,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 
+def _save(fig, path):
+    """Save ``fig`` as a PNG at ``path`` (if given); return the figure."""
+    if path is not None:
+        fig.savefig(Path(path), dpi=110)
+    return fig
+
+
 def _by_layer(rows):
     layers = list(dict.fromkeys(r["layer"] for r in rows))
     return {n: [r for r in rows if r["layer"] == n] for n in layers}
 
 
-def plot_residuals(admm_rows, path, title="ADMM residuals"):
+def plot_residuals(admm_rows, path=None, title="ADMM residuals"):
     """Primal r = ||W - Z|| and dual s = rho ||Z - Z_prev|| per layer and iteration, log axis, with Boyd's
     eps_pri / eps_dual as dashed lines. One panel per layer."""
     per = _by_layer(admm_rows)
@@ -34,11 +42,10 @@ def plot_residuals(admm_rows, path, title="ADMM residuals"):
     axes[0][0].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return Path(path)
+    return _save(fig, path)
 
 
-def plot_accuracy(admm_rows, retrain_rows, path, dense_acc=None, baseline_rows=None):
+def plot_accuracy(admm_rows, retrain_rows, path=None, dense_acc=None, baseline_rows=None):
     """Test accuracy across ADMM iterations (of W, before hard pruning), then across masked retraining
     epochs (of the pruned model); the magnitude baseline's retraining beside it if given."""
     fig = Figure(figsize=(6.4, 3.6))
@@ -61,11 +68,10 @@ def plot_accuracy(admm_rows, retrain_rows, path, dense_acc=None, baseline_rows=N
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return Path(path)
+    return _save(fig, path)
 
 
-def plot_sparsity(layers, path):
+def plot_sparsity(layers, path=None):
     """Kept % per layer: ours against the paper's (``layers``: rows of the report with kept_pct and
     paper_kept_pct)."""
     fig = Figure(figsize=(5.6, 3.4))
@@ -82,5 +88,4 @@ def plot_sparsity(layers, path):
     ax.legend()
     ax.grid(True, axis="y", which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return Path(path)
+    return _save(fig, path)

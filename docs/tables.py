@@ -1,0 +1,185 @@
+"""Write the result tables of README.md, results/README.md and docs/experiments.md from the committed
+reports, so that no number is typed twice. Run from anywhere: ``python docs/tables.py``; ``--check`` exits 1
+(and names the file) when a table differs from what the reports give.
+
+A table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``; everything outside is left alone.
+Sources: results/<run>/report.json (and plan.json, run.json) of the committed runs, results/lenet5*-dense/
+summary.json, results/experiments/*/ with results/experiments/notes.json (one line per folder: what changed),
+results/bench_*.jsonl.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+MODELS = {  # committed model file -> the run directory (under results/) that made it
+    "models/lenet5-relu-admm-71x.npz": "lenet5-relu-71x",
+    "models/lenet5-admm-71x.npz": "lenet5-71x",
+}
+DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense"}
+NETWORK = {"lenet5": "`lenet5` (PAPER.md: no ReLU after the convolutions)",
+           "lenet5_relu": "`lenet5_relu` (the authors' code: ReLU after the convolutions)"}
+
+
+def load(path):
+    return json.loads(Path(path).read_text())
+
+
+def pct(x):
+    return "" if x is None else f"{100 * x:.2f}%"
+
+
+def minutes(report, stages=("admm", "retrain")):
+    return sum(report["seconds"].get(s, 0.0) for s in stages) / 60
+
+
+def round_reports(run):
+    """The reports of a run directory's rounds, in order (one for a one-round run)."""
+    rounds = sorted((p for p in run.glob("round[0-9]*") if p.name[5:].isdigit() and (p / "report.json").exists()),
+                    key=lambda p: int(p.name[5:]))
+    return [load(p / "report.json") for p in rounds] or [load(run / "report.json")]
+
+
+def results_table():
+    lines = ["| model | network | dense | kept weights | test accuracy | magnitude baseline | ADMM + retraining | command |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for model, run in MODELS.items():
+        reports = round_reports(RESULTS / run)
+        last, plan = reports[-1], load(RESULTS / run / "plan.json")
+        rounds = f" in {len(reports)} rounds" if len(reports) > 1 else ""
+        lines.append(f"| `{model}` | {NETWORK[last['arch']]} | {pct(reports[0]['accuracy']['dense'])} | "
+                     f"{last['kept']:,} ({last['compression']:.1f}x){rounds} | **{pct(last['accuracy']['after_retraining'])}** | "
+                     f"{pct(last.get('baseline_magnitude_acc')) or 'not run'} | "
+                     f"{sum(minutes(r) for r in reports):.1f} min | `minadmm prune --preset {plan['preset']}` |")
+    for model, run in DENSE.items():
+        s = load(RESULTS / run / "summary.json")
+        lines.append(f"| `{model}` | {NETWORK[s['model']]} | | 430,500 (dense) | {pct(s['test_acc'])} | | | "
+                     f"`{s['command'].replace(' --out runs/' + run, '')}` |")
+    return "\n".join(lines)
+
+
+def accuracy_stages():
+    lines = ["| model | dense | end of ADMM (W, dense) | after hard pruning | after masked retraining |",
+             "|---|---:|---:|---:|---:|"]
+    for model, run in MODELS.items():
+        for i, r in enumerate(round_reports(RESULTS / run)):
+            a = r["accuracy"]
+            name = f"`{model}`" + (f" round {i + 1} ({r['kept']:,} weights)" if (RESULTS / run / "round1").exists() else "")
+            lines.append(f"| {name} | {pct(a['dense'])} | {pct(a['admm_before_hard_prune'])} | "
+                         f"{pct(a['after_hard_prune'])} | {pct(a['after_retraining'])} |")
+    return "\n".join(lines)
+
+
+ABSENT = {"weight_decay": 0.0}  # what a setting a run.json does not record meant when it was made (no L2)
+
+
+def command_of(run_json, previous_round=None):
+    """A command of the current CLI with the configuration a run recorded (its own command may use
+    options whose meaning has changed since): --keep, --model, --from and every value that differs from
+    PruneConfig's default. A setting the run does not record had the value of ``ABSENT`` or, for settings
+    added later, the one that turns it off, which is the default."""
+    from minadmm.cli.prune import SCHEDULE_OPTIONS, SWITCHES
+    from minadmm.pruning.config import PruneConfig
+    default = PruneConfig().__dict__
+    keep = ",".join(f"{k}={v}" for k, v in run_json["keep"].items())
+    parts = [f"minadmm prune --keep {keep} --model {run_json['arch']}"]
+    if previous_round:
+        parts.append(f"--from {previous_round}/model.npz")
+    elif run_json.get("dense_from"):
+        parts.append(f"--from {run_json['dense_from']}")
+    cfg = {**ABSENT, **run_json["config"]}
+    for option, field, *_ in SCHEDULE_OPTIONS:
+        if field in cfg and cfg[field] != default[field]:
+            parts.append(f"{option} {cfg[field]:g}" if isinstance(cfg[field], float) else f"{option} {cfg[field]}")
+    for option, field, value, _ in SWITCHES:
+        if cfg.get(field, default[field]) == value and value != default[field]:
+            parts.append(option)
+    if not run_json.get("baseline", True):
+        parts.append("--no-baseline")
+    return " ".join(parts)
+
+
+def experiments_table():
+    notes = load(RESULTS / "experiments" / "notes.json")
+    lines = ["| folder | what it shows | after retraining | magnitude baseline | configuration, as a command |",
+             "|---|---|---:|---:|---|"]
+    for folder, note in notes.items():
+        run = RESULTS / "experiments" / folder
+        if not (run / "report.json").exists() and not (run / "round1" / "report.json").exists():
+            logs = sorted(run.glob("*.log"))  # a sweep script's logs: one JSON line per epoch
+            last = [json.loads(f.read_text().splitlines()[-1])["test_acc"] for f in logs]
+            acc = " / ".join(f"{f.stem}: {pct(a)}" for f, a in zip(logs, last))
+            lines.append(f"| `{folder}/` | {note} | {acc} | | the script in the folder |")
+            continue
+        reports = round_reports(run)
+        runs = sorted((p for p in run.glob("round[0-9]*/run.json") if p.parent.name[5:].isdigit()),
+                      key=lambda p: int(p.parent.name[5:])) or [run / "run.json"]
+        acc = " / ".join(pct(r["accuracy"]["after_retraining"]) for r in reports)
+        cmds = "; ".join(f"`{command_of(load(p), runs[i - 1].parent.name if i else None)}`" for i, p in enumerate(runs))
+        lines.append(f"| `{folder}/` | {note} | {acc} | {pct(reports[-1].get('baseline_magnitude_acc'))} | {cmds} |")
+    return "\n".join(lines)
+
+
+def jsonl(name):
+    return [json.loads(line) for line in (RESULTS / name).read_text().splitlines() if line.strip()]
+
+
+def bench_table():
+    """Speed and size from results/bench_train.jsonl and results/bench_infer.jsonl (each a same-run ratio)."""
+    train, infer = jsonl("bench_train.jsonl"), jsonl("bench_infer.jsonl")
+    lines = ["| what | minadmm | against | ratio | command |", "|---|---:|---:|---:|---|"]
+    for b in sorted({r["batch"] for r in train if "batch" in r}):
+        ours, torch = (next(r for r in train if r.get("impl") == i and r.get("batch") == b) for i in ("minadmm", "torch"))
+        lines.append(f"| training, batch {b} (samples/s; peak RSS MB) | {ours['samples_per_s']:,.0f}; "
+                     f"{ours['peak_rss_mb']:.0f} | PyTorch (CPU) {torch['samples_per_s']:,.0f}; {torch['peak_rss_mb']:.0f} | "
+                     f"{ours['samples_per_s'] / torch['samples_per_s']:.2f}x | `python benchmarks/bench_train.py --reps 5` |")
+    for b in sorted({r["batch"] for r in infer if "batch" in r}):
+        sparse, dense = (next(r for r in infer if r.get("impl") == i and r.get("batch") == b) for i in ("sparse", "dense"))
+        same = "identical predictions" if sparse["same_predictions"] else "PREDICTIONS DIFFER"
+        lines.append(f"| inference of `models/lenet5-admm-71x.npz`, batch {b} (samples/s) | sparse {sparse['samples_per_s']:,.0f} | "
+                     f"dense {dense['samples_per_s']:,.0f} | {sparse['samples_per_s'] / dense['samples_per_s']:.1f}x ({same}) | "
+                     f"`python benchmarks/bench_infer.py --reps 5` |")
+    size = next(r for r in infer if "dense_file_bytes" in r)
+    lines.append(f"| model file (bytes) | compressed {size['compressed_file_bytes']:,} | dense {size['dense_file_bytes']:,} | "
+                 f"{size['dense_file_bytes'] / size['compressed_file_bytes']:.0f}x smaller | same run |")
+    return "\n".join(lines)
+
+
+TABLES = {"results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md"]
+BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
+
+
+def render(text):
+    return BLOCK.sub(lambda m: m.group(1) + TABLES[m.group(2)]() + "\n" + m.group(4), text)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="only check; exit 1 if a table is out of date")
+    args = ap.parse_args(argv)
+    stale = []
+    for name in FILES:
+        path = ROOT / name
+        if not path.exists():
+            continue
+        text = path.read_text()
+        new = render(text)
+        if new != text:
+            stale.append(name)
+            if not args.check:
+                path.write_text(new)
+    if args.check and stale:
+        print(f"out of date: {', '.join(stale)} (run python docs/tables.py)")
+        return 1
+    print(("wrote " if stale else "up to date: ") + ", ".join(stale or FILES))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Command line: ``minadmm train``, ``evaluate``, ``prune``, ``presets`` (also ``python -m minadmm``).
+
+Bad input (an ``InputError``, a missing or unwritable file, MNIST not found, a diverging run) ends in a
+one-line ``minadmm: error: ...`` and exit status 2; any other exception is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from ..errors import InputError
+from .common import CLIError, data_args, layer_stats, load_data
+from .prune import add_prune_parser, number
+
+
+def cmd_train(args):
+    from ..nn.model import build
+    from ..train.fit import TrainConfig, fit
+    out = Path(args.out)
+    if (out / "model.npz").exists() and not (args.resume or args.overwrite):
+        raise CLIError(f"{out} already holds a trained model; use --resume to continue it, "
+                       f"--overwrite to start again, or another --out")
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay,
+                      optimizer=args.optimizer, weight_decay=args.weight_decay, keep=args.keep, shift=args.shift,
+                      seed=args.seed)
+    model = build(args.model, seed=args.seed)
+    data = load_data(args)
+    t0 = time.perf_counter()
+    history = fit(model, data, cfg, out_dir=out, resume=args.resume)
+    wall = time.perf_counter() - t0
+    summary = {"model": args.model, "epochs": cfg.epochs, "test_acc": history[-1]["test_acc"],
+               "wall_seconds": wall, "params": model.n_params(), "command": " ".join(["minadmm"] + sys.argv[1:])}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"saved {out / 'model.npz'}: test accuracy {summary['test_acc']:.4f} after {cfg.epochs} epochs, "
+          f"{wall:.0f} s")
+    return 0
+
+
+def cmd_evaluate(args):
+    from ..nn.model import load_model
+    model = load_model(args.model)
+    _, _, Xt, yt = load_data(args)
+    t0 = time.perf_counter()
+    acc = model.accuracy(Xt, yt)
+    seconds = time.perf_counter() - t0
+    stats = layer_stats(model)
+    total = sum(r["weights"] for r in stats)
+    nz = sum(r["nonzero"] for r in stats)
+    result = {"model": str(args.model), "arch": model.arch, "test_acc": acc, "params": model.n_params(),
+              "weights": total, "nonzero_weights": nz, "compression": total / max(nz, 1),
+              "layers": stats, "eval_seconds": seconds}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print(f"{args.model} ({model.arch}): test accuracy {acc:.4f} on {len(yt)} MNIST test images")
+    print(f"parameters {model.n_params():,}; weights {total:,}, non-zero {nz:,} "
+          f"({total / max(nz, 1):.1f}x compression)")
+    print(f"{'layer':<8}{'weights':>10}{'non-zero':>10}{'kept %':>9}")
+    for r in stats:
+        print(f"{r['layer']:<8}{r['weights']:>10,}{r['nonzero']:>10,}{r['kept_pct']:>9.2f}")
+    return 0
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="minadmm", description="ADMM weight pruning of neural networks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a dense model on MNIST")
+    t.add_argument("--model", default="lenet5", choices=["lenet5", "lenet5_relu", "lenet300_100"])
+    t.add_argument("--epochs", type=number('posint'), default=17)
+    t.add_argument("--batch-size", type=number('posint'), default=50)
+    t.add_argument("--lr", type=number('posfloat'), default=1e-3)
+    t.add_argument("--lr-decay", type=number('posfloat'), default=1.0, help="lr factor per epoch, in (0, 1]")
+    t.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    t.add_argument("--weight-decay", type=float, default=5e-5, help="L2 coefficient on weights")
+    t.add_argument("--keep", type=float, default=0.5, help="dropout keep probability")
+    t.add_argument("--shift", type=int, default=0, help="random translations of up to this many pixels; 0: none")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", required=True, help="run directory")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    t.add_argument("--overwrite", action="store_true", help="start again in an OUT that holds a model")
+    data_args(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="test accuracy and per-layer non-zeros of a model file")
+    e.add_argument("model", help="a .npz model file")
+    e.add_argument("--json", action="store_true", help="print JSON")
+    data_args(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    add_prune_parser(sub, data_args)
+    return p
+
+
+def main(argv=None):
+    from ..data import MNISTError
+    from ..train.epochs import DivergenceError
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, MNISTError, DivergenceError, FileNotFoundError, FileExistsError, PermissionError,
+            IsADirectoryError, NotADirectoryError) as e:
+        print(f"minadmm: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("minadmm: interrupted; the last checkpoint in the run directory is kept "
+              "(continue with --resume)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into a reader that quit early (`minadmm evaluate ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0

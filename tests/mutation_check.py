@@ -1,0 +1,128 @@
+"""Does the test suite catch any single change to an equation? Run: ``python tests/mutation_check.py``.
+
+For every equation of the method (the W-step penalty and its gradient, the Z-step, the U-step, r, s,
+eps_pri, eps_dual, the stopping rule, U rescaling, the rho schedule and its index, the initialisation,
+keep-count rounding, the tie rule, masked optimizer state, weight decay on weights only, SGD momentum,
+Adam, the loss gradient) it makes one change at a time in the source (a sign, a missing or extra factor,
+squared against unsquared, a wrong or swapped argument), runs the tests that cover it, and restores the
+file. A change the tests do not catch is printed as SURVIVED; the exit status is the number of those.
+Each mutant's tests run in a fresh process (``-p no:cacheprovider``), with numba's cache in a temporary
+directory so that no compiled kernel outlives its source.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "minadmm"
+FAST = ["tests/test_admm.py", "tests/test_equations.py", "tests/test_projections.py"]
+ALL_MATH = FAST + ["tests/test_kernels.py", "tests/test_layers.py", "tests/test_optim_model.py"]
+
+# (file under minadmm/, the exact text, its mutant, what changes)
+MUTANTS = [
+    ("admm/steps.py", "return rho / 2 * np.sum((W - Z + U) ** 2)", "return rho * np.sum((W - Z + U) ** 2)", "penalty: factor 1/2 lost"),
+    ("admm/steps.py", "return rho / 2 * np.sum((W - Z + U) ** 2)", "return rho / 2 * np.sum(np.abs(W - Z + U))", "penalty: not squared"),
+    ("admm/steps.py", "return rho / 2 * np.sum((W - Z + U) ** 2)", "return rho / 2 * np.sqrt(np.sum((W - Z + U) ** 2))", "penalty: norm, not its square"),
+    ("admm/steps.py", "return rho / 2 * np.sum((W - Z + U) ** 2)", "return rho / 2 * np.sum((W - Z - U) ** 2)", "penalty: sign of U"),
+    ("admm/steps.py", "return rho * (W - Z + U)", "return (W - Z + U)", "penalty gradient: rho lost"),
+    ("admm/steps.py", "return rho * (W - Z + U)", "return rho / 2 * (W - Z + U)", "penalty gradient: extra 1/2"),
+    ("admm/steps.py", "return rho * (W - Z + U)", "return rho * (W + Z + U)", "penalty gradient: sign of Z"),
+    ("admm/steps.py", "return rho * (W - Z + U)", "return rho * (W - Z - U)", "penalty gradient: sign of U"),
+    ("admm/steps.py", "return rho * (W - Z + U)", "return rho * (Z - W + U)", "penalty gradient: W and Z swapped"),
+    ("nn/kernels.py", "g[i] += rho * (W[i] - Z[i] + U[i])", "g[i] += rho * (W[i] - Z[i] - U[i])", "fused penalty kernel: sign of U"),
+    ("nn/kernels.py", "g[i] += rho * (W[i] - Z[i] + U[i])", "g[i] += (W[i] - Z[i] + U[i])", "fused penalty kernel: rho lost"),
+    ("nn/kernels.py", "g[i] += rho * (W[i] - Z[i] + U[i])", "g[i] = rho * (W[i] - Z[i] + U[i])", "fused penalty kernel: replaces the loss gradient"),
+    ("admm/steps.py", "return project_cardinality(W + U, l)", "return project_cardinality(W - U, l)", "Z-step: W - U"),
+    ("admm/steps.py", "return project_cardinality(W + U, l)", "return project_cardinality(W, l)", "Z-step: U left out"),
+    ("admm/steps.py", "return U + W - Z", "return U - W + Z", "U-step: signs"),
+    ("admm/steps.py", "return U + W - Z", "return W - Z", "U-step: U left out"),
+    ("admm/steps.py", "return U + W - Z", "return U + W + Z", "U-step: sign of Z"),
+    ("admm/steps.py", "return float(np.linalg.norm((W - Z).ravel()))", "return float(np.linalg.norm((W - Z).ravel()) ** 2)", "r: squared"),
+    ("admm/steps.py", "return float(np.linalg.norm((W - Z).ravel()))", "return float(np.linalg.norm((W + Z).ravel()))", "r: W + Z"),
+    ("admm/steps.py", "return float(rho * np.linalg.norm((Z - Z_prev).ravel()))", "return float(np.linalg.norm((Z - Z_prev).ravel()))", "s: rho lost"),
+    ("admm/steps.py", "return float(rho * np.linalg.norm((Z - Z_prev).ravel()))", "return float(rho * np.linalg.norm((Z - Z_prev).ravel()) ** 2)", "s: squared"),
+    ("admm/steps.py", "return float(rho * np.linalg.norm((Z - Z_prev).ravel()))", "return float(rho * rho * np.linalg.norm((Z - Z_prev).ravel()))", "s: rho squared"),
+    ("admm/steps.py", "return float(rho * np.linalg.norm((Z - Z_prev).ravel()))", "return float(rho * np.linalg.norm((Z + Z_prev).ravel()))", "s: Z + Z_prev"),
+    ("admm/steps.py", "root_n = np.sqrt(W.size)", "root_n = W.size", "eps: n instead of sqrt(n)"),
+    ("admm/steps.py", "eps_rel * max(norm(W), norm(Z))", "eps_rel * min(norm(W), norm(Z))", "eps_pri: min instead of max"),
+    ("admm/steps.py", "eps_rel * max(norm(W), norm(Z))", "eps_rel * norm(W)", "eps_pri: ||Z|| left out"),
+    ("admm/steps.py", "eps_rel * max(norm(W), norm(Z))", "eps_rel * norm(Z)", "eps_pri: ||W|| left out"),
+    ("admm/steps.py", "eps_rel * max(norm(W), norm(Z))", "eps_abs * max(norm(W), norm(Z))", "eps_pri: eps_abs for eps_rel"),
+    ("admm/steps.py", "root_n * eps_abs + eps_rel * rho * norm(U)", "root_n * eps_abs + eps_rel * norm(U)", "eps_dual: rho lost"),
+    ("admm/steps.py", "root_n * eps_abs + eps_rel * rho * norm(U)", "root_n * eps_abs + eps_rel * rho * norm(U) ** 2", "eps_dual: ||U|| squared"),
+    ("admm/steps.py", "root_n * eps_abs + eps_rel * rho * norm(U)", "root_n * eps_abs + eps_rel * rho * rho * norm(U)", "eps_dual: rho squared"),
+    ("admm/steps.py", "return r <= eps_pri and s <= eps_dual", "return r <= eps_pri or s <= eps_dual", "stop rule: or"),
+    ("admm/steps.py", "return r <= eps_pri and s <= eps_dual", "return r < eps_pri and s <= eps_dual", "stop rule: strict"),
+    ("admm/steps.py", "return r <= eps_pri and s <= eps_dual", "return r <= eps_dual and s <= eps_pri", "stop rule: tolerances swapped"),
+    ("admm/steps.py", "return U * (rho_old / rho_new)", "return U * (rho_new / rho_old)", "U rescaling: inverted"),
+    ("admm/steps.py", "return U * (rho_old / rho_new)", "return U", "U rescaling: none"),
+    ("admm/loop.py", "U = {i: u_step(state.U[i], W[i], Z[i]) for i in l}", "U = {i: u_step(state.U[i], W[i], Z_prev[i]) for i in l}", "loop: U-step with Z^k"),
+    ("admm/loop.py", "Z = {i: z_step(W[i], state.U[i], l[i]) for i in l}", "Z = {i: z_step(W[i], 0 * state.U[i], l[i]) for i in l}", "loop: Z-step without U"),
+    ("admm/loop.py", "**residuals(W[i], Z[i], Z_prev[i], U[i], state.rho[i], eps_abs, eps_rel)", "**residuals(W[i], Z[i], Z_prev[i], state.U[i], state.rho[i], eps_abs, eps_rel)", "loop: eps_dual with U^k"),
+    ("admm/loop.py", "rho = {i: rho_at(i, state.k) for i in l}", "rho = {i: rho_at(i, state.k + 1) for i in l}", "loop: rho index + 1"),
+    ("admm/loop.py", "rho = {i: rho_at(i, state.k) for i in l}", "rho = {i: rho_at(i, state.k - 1) for i in l}", "loop: rho index - 1"),
+    ("admm/loop.py", "if rescale_U:", "if not rescale_U:", "loop: rescaling switched"),
+    ("admm/loop.py", "Z={i: project_cardinality(W[i], l[i]) for i in l}", "Z={i: W[i].copy() for i in l}", "init: Z^0 = W^0"),
+    ("admm/loop.py", "U={i: np.zeros_like(W[i]) for i in l}", "U={i: np.ones_like(W[i]) for i in l}", "init: U^0 = 1"),
+    ("admm/rho.py", "return float(min(self.rho0 * self.growth ** k, self.rho_max))", "return float(max(self.rho0 * self.growth ** k, self.rho_max))", "rho: max instead of min"),
+    ("admm/rho.py", "return float(min(self.rho0 * self.growth ** k, self.rho_max))", "return float(min(self.rho0 * self.growth ** (k + 1), self.rho_max))", "rho: exponent k + 1"),
+    ("admm/rho.py", "return float(min(self.rho0 * self.growth ** k, self.rho_max))", "return float(min(self.rho0 * self.growth * k, self.rho_max))", "rho: growth * k"),
+    ("admm/projections.py", "return int(np.floor(ratio * n + 0.5))", "return int(np.round(ratio * n))", "keep count: round half to even"),
+    ("admm/projections.py", "return int(np.floor(ratio * n + 0.5))", "return int(ratio * n)", "keep count: truncated"),
+    ("admm/projections.py", "return int(np.floor(ratio * n + 0.5))", "return int(np.ceil(ratio * n))", "keep count: ceiling"),
+    ("admm/projections.py", "mask = a > t\n", "mask = a >= t\n", "ties: all kept (percentile rule)"),
+    ("admm/projections.py", "ties = np.flatnonzero(a == t)[:k - int(mask.sum())]", "ties = np.flatnonzero(a == t)[::-1][:k - int(mask.sum())]", "ties: largest index first"),
+    ("nn/optim.py", "        if mask is not None:\n            v *= mask\n", "        if mask is not None:\n            pass\n", "SGD: momentum of pruned weights kept"),
+    ("nn/kernels.py", "mi = (b1 * m[i] + omb1 * gi) * mask[i]", "mi = (b1 * m[i] + omb1 * gi)", "Adam masked: first moment of pruned weights kept"),
+    ("nn/kernels.py", "vi = (b2 * v[i] + omb2 * gi * gi) * mask[i]", "vi = (b2 * v[i] + omb2 * gi * gi)", "Adam masked: second moment of pruned weights kept"),
+    ("nn/optim.py", 'return self.weight_decay if k.endswith(".W") else 0.0', "return self.weight_decay", "weight decay on biases too"),
+    ("nn/optim.py", "            v += self._decay(k) * w\n", "            v -= self._decay(k) * w\n", "SGD: sign of weight decay"),
+    ("nn/optim.py", "        v *= self.momentum\n        v += g\n", "        v *= self.momentum\n        v += (1 - self.momentum) * g\n", "SGD: dampened momentum"),
+    ("nn/optim.py", "        w -= self.lr * v\n", "        w -= self.lr * g\n", "SGD: no momentum in the step"),
+    ("nn/kernels.py", "        w[i] -= lr * (mi / c1) / (np.sqrt(vi / c2) + eps)", "        w[i] -= lr * mi / (np.sqrt(vi) + eps)", "Adam: no bias correction"),
+    ("nn/kernels.py", "        vi = b2 * v[i] + omb2 * gi * gi\n        m[i]", "        vi = b2 * v[i] + omb2 * gi\n        m[i]", "Adam: second moment not squared"),
+    ("nn/kernels.py", "        gi = g[i] + wd * w[i]\n        mi = b1", "        gi = g[i] - wd * w[i]\n        mi = b1", "Adam: sign of weight decay"),
+    ("nn/reference.py", "    v += (1 - beta2) * g * g\n", "    v += (1 - beta2) * g\n", "Adam twin: second moment not squared"),
+    ("nn/layers.py", "    dlogits /= N\n", "", "loss gradient: 1/N lost"),
+    ("nn/layers.py", "    dlogits[np.arange(N), y] -= 1\n", "    dlogits[np.arange(N), y] += 1\n", "loss gradient: sign of the one-hot"),
+    ("nn/layers.py", "    loss = -logp[np.arange(N), y].mean()", "    loss = -logp[np.arange(N), y].sum()", "loss: sum instead of mean"),
+]
+
+
+def run_tests(tests, env):
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests], cwd=ROOT,
+                       env=env, capture_output=True, text=True)
+    return r.returncode
+
+
+def main():
+    survived = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for rel, text, mutant, what in MUTANTS:
+            path = PKG / rel
+            source = path.read_text()
+            if source.count(text) != 1:
+                print(f"STALE  {what}: the text is in {rel} {source.count(text)} times, not once")
+                survived.append(what)
+                continue
+            tests = ALL_MATH if rel.startswith("nn/") else FAST
+            try:
+                path.write_text(source.replace(text, mutant))
+                code = run_tests(tests, env)
+            finally:
+                path.write_text(source)
+            verdict = "caught" if code == 1 else ("SURVIVED" if code == 0 else f"error {code}")
+            print(f"{verdict:8} {what}  ({rel})", flush=True)
+            if code != 1:
+                survived.append(what)
+    print(f"{len(MUTANTS) - len(survived)} of {len(MUTANTS)} changes caught")
+    return len(survived)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

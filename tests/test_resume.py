@@ -1,0 +1,68 @@
+"""An ADMM stage and a masked retraining, interrupted and resumed from their checkpoints, end bit for bit
+where an uninterrupted run ends: weights, Z, U, rho, optimizer state and history."""
+import numpy as np
+import pytest
+
+from minadmm.nn.model import lenet5
+from minadmm.pruning import PruneConfig, hard_prune, retrain, run_admm
+
+KEEP = {"conv1": 100, "conv2": 2000, "fc1": 3600, "fc2": 350}
+
+
+def small(mnist):
+    X, y, Xt, yt = mnist
+    return X[:600], y[:600], Xt[:200], yt[:200]
+
+
+def interrupt_at(prefix):
+    def log(msg):
+        if msg.startswith(prefix):
+            raise KeyboardInterrupt
+    return log
+
+
+def without_seconds(rows):
+    return [{k: v for k, v in r.items() if k not in ("seconds", "samples_per_s")} for r in rows]
+
+
+@pytest.mark.parametrize("shift", [0, 2])  # the W-step's augmentation draws from the checkpointed RNG too
+def test_admm_resumed_equals_uninterrupted(shift, mnist, tmp_path):
+    data = small(mnist)
+    cfg = PruneConfig(admm_iters=3, rho_growth=1.5, admm_shift=shift, admm_keep=0.5)  # dropout: its RNG too
+    full = lenet5(seed=2)
+    state, history = run_admm(full, data, KEEP, cfg, log=lambda s: None)
+    part = lenet5(seed=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_admm(part, data, KEEP, cfg, out_dir=tmp_path, log=interrupt_at("ADMM 2/"))
+    resumed = lenet5(seed=2)
+    messages = []
+    state2, history2 = run_admm(resumed, data, KEEP, cfg, out_dir=tmp_path, resume=True, log=messages.append)
+    assert "after iteration 2" in messages[0]
+    for k in full.params:
+        np.testing.assert_array_equal(full.params[k], resumed.params[k], err_msg=k)
+    for i in KEEP:
+        np.testing.assert_array_equal(state.Z[i], state2.Z[i])
+        np.testing.assert_array_equal(state.U[i], state2.U[i])
+    assert state.rho == state2.rho and state.k == state2.k == 3
+    assert without_seconds(history) == without_seconds(history2)
+
+
+def test_masked_retraining_resumed_equals_uninterrupted(mnist, tmp_path):
+    data = small(mnist)
+    cfg = PruneConfig(retrain_epochs=3, retrain_keep=0.5, retrain_shift=1)
+    models = []
+    for out, log in ((None, lambda s: None), (tmp_path, interrupt_at("retrain 2/"))):
+        m = lenet5(seed=3)
+        masks = hard_prune(m, KEEP)
+        if out is None:
+            history = retrain(m, data, masks, cfg, log=log)
+        else:
+            with pytest.raises(KeyboardInterrupt):
+                retrain(m, data, masks, cfg, out_dir=out, log=log)
+        models.append(m)
+    resumed = lenet5(seed=3)
+    history2 = retrain(resumed, data, hard_prune(resumed, KEEP), cfg, out_dir=tmp_path, resume=True, log=lambda s: None)
+    for k in models[0].params:
+        np.testing.assert_array_equal(models[0].params[k], resumed.params[k], err_msg=k)
+    assert without_seconds(history) == without_seconds(history2)
+    assert [r["epoch"] for r in history2] == [1, 2, 3]
