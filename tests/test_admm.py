@@ -125,6 +125,14 @@ def test_one_loop_iteration_by_hand():
     assert row["nnz_Z"] == 1 and row["keep"] == 1
 
 
+def test_start_takes_one_rho_or_one_per_layer():
+    W = {"a": np.array([1.0, -2.0]), "b": np.array([3.0, 0.5])}
+    assert ADMMState.start(W, {"a": 1, "b": 1}, 1e-3).rho == {"a": 1e-3, "b": 1e-3}
+    assert ADMMState.start(W, {"a": 1, "b": 1}, {"a": 1e-3, "b": 2e-3}).rho == {"a": 1e-3, "b": 2e-3}
+    with pytest.raises(ValueError, match="rho for layer 'a' is 0"):
+        ADMMState.start(W, {"a": 1, "b": 1}, 0)
+
+
 def test_loop_without_rescaling_and_with_early_stop():
     targets = [np.array([2.0, 0.0]), np.array([2.0, 0.0]), np.array([2.0, 0.0])]
     w_step, W = fixed_w_step(targets)

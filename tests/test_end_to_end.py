@@ -19,8 +19,8 @@ def test_dense_lenet5_reaches_99_1(name, arch, mnist):
     assert m.accuracy(mnist[2], mnist[3]) >= 0.991
 
 
-# The accuracy each committed 71x model is claimed to reach in README (measured there, with its command):
-# the paper's 99.2% for both (99.20% lenet5, two rounds with distillation; 99.23% lenet5_relu).
+# The accuracy README's results table gives for each committed 71x model, rounded down to the paper's 99.2%
+# (the table is generated from the reports of the runs that made them).
 CLAIMS = [("lenet5-admm-71x.npz", "lenet5", 0.992), ("lenet5-relu-admm-71x.npz", "lenet5_relu", 0.992)]
 
 
@@ -37,13 +37,13 @@ def test_admm_71x_models(name, arch, acc, mnist, capsys):
 
 
 @pytest.mark.slow
-def test_full_reproduction(tmp_path):
+def test_main_preset_reproduces_the_committed_model(tmp_path):
+    """README's first command without the baseline (about 5 minutes on 2 cores). On a machine of the
+    project's kind (same CPU, BLAS build and thread count) it gives the committed model bit for bit; on
+    another, a run of the same recipe whose accuracy spreads by about 0.1 point, so only the paper's 99.2%
+    is asserted here."""
     out = tmp_path / "run"
-    # README's first command without the baseline: 99.23% measured (results/lenet5-relu-71x-distill)
-    assert main(["prune", "--preset", "lenet5-71x", "--model", "lenet5_relu", "--from",
-                 str(ROOT / "models" / "lenet5-relu-dense.npz"), "--admm-iters", "16", "--rho-growth", "1.3",
-                 "--retrain-epochs", "8", "--retrain-lr-decay", "0.85", "--distill", "0.5",
-                 "--out", str(out), "--no-baseline"]) == 0
+    assert main(["prune", "--preset", "lenet5-relu-71x", "--no-baseline", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
-    assert report["kept"] <= 6050
+    assert report["kept"] == 6050
     assert report["accuracy"]["after_retraining"] >= 0.992

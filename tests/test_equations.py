@@ -89,3 +89,17 @@ def test_tie_rule_keeps_smallest_flat_index_first():
     np.testing.assert_array_equal(topk_mask(x, 2), [[False, True, True], [False, False, False]])
     np.testing.assert_array_equal(topk_mask(x, 3), [[False, True, True], [True, False, False]])
     np.testing.assert_array_equal(np.flatnonzero(topk_mask(np.ones(10), 4)), [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("opt_cls", [Adam, SGD])
+def test_masked_state_is_zeroed_even_when_it_was_not(opt_cls):
+    """Moments carried in from elsewhere (a checkpoint, an optimizer used before the mask) are zeroed at
+    pruned entries by the first masked step, so they cannot revive a pruned weight later."""
+    p = params(**{"a.W": [1.0, 2.0, 3.0]})
+    opt = opt_cls(p, lr=0.1, masks={"a.W": np.array([True, False, True])})
+    opt.load_state_dict({k: (np.full(3, 0.5) if k != "t" else 1) for k in opt.state_dict()})
+    opt.step(params(**{"a.W": [1.0, 1.0, 1.0]}))
+    for key, state in opt.state_dict().items():
+        if key != "t":
+            assert state[1] == 0, key
+    assert p["a.W"][1] == 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from .projections import project_cardinality
 from .steps import boyd_eps, converged, dual_residual, primal_residual, rescale_dual, u_step, z_step
 
@@ -37,9 +38,14 @@ class ADMMState:
 
     @classmethod
     def start(cls, W, l, rho):
-        """The authors' initialisation: Z^0 = Proj_S(W^0), U^0 = 0; ``rho`` maps layer -> rho_0."""
+        """The authors' initialisation: Z^0 = Proj_S(W^0), U^0 = 0. ``rho``: rho_0, one number for every
+        layer or a dict layer -> number."""
+        rho = dict(rho) if isinstance(rho, dict) else {i: rho for i in l}
+        for i, r in rho.items():
+            if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
+                raise InputError(f"rho for layer {i!r} is {r!r}: expected a positive number")
         return cls(W=dict(W), l=dict(l), Z={i: project_cardinality(W[i], l[i]) for i in l},
-                   U={i: np.zeros_like(W[i]) for i in l}, rho=dict(rho))
+                   U={i: np.zeros_like(W[i]) for i in l}, rho=rho)
 
     def arrays(self):
         """Z and U as one flat dict (for checkpoints)."""

@@ -3,8 +3,10 @@
 The batch is split into one shard per worker; each worker thread runs forward and backward of a model
 replica (shared parameter arrays, own gradients and caches) on its shard, and the shard gradients are
 summed into the model's. NumPy's GEMMs and minadmm's numba kernels (``nogil=True``) release the GIL, so
-the threads run in parallel; OpenBLAS is held to one thread meanwhile (threadpoolctl), since two levels of
-threading on two cores slow each other down (docs/performance.md has the measurements).
+the threads run in parallel; OpenBLAS is held to one thread while they compute a batch's gradient
+(threadpoolctl), since two levels of threading on two cores slow each other down (docs/performance.md has
+the measurements). OpenBLAS's thread count is a setting of the whole process, so the limit is held only
+for that computation (about 8 us to set and restore per batch) and restored after it, even on an error.
 
 The result equals the single-threaded gradient of the mean loss over the whole batch up to float rounding:
 shard n_i's loss gradient is scaled by n_i / N. Dropout in replica i draws from an RNG reseeded at every
@@ -16,7 +18,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..errors import InputError
 from ..nn.layers import Dropout, softmax_cross_entropy
@@ -43,12 +45,11 @@ class GradientWorkers:
             raise InputError(f"workers={n}: expected at least 1")
         self.replicas = [model] + [model.replica() for _ in range(self.n - 1)]
         self.pool = ThreadPoolExecutor(self.n) if self.n > 1 else None
-        self.limits = threadpool_limits(limits=1, user_api="blas") if self.n > 1 else None
+        self.blas = ThreadpoolController() if self.n > 1 else None
 
     def close(self):
         if self.pool is not None:
             self.pool.shutdown()
-            self.limits.restore_original_limits()
             self.pool = None
 
     def __enter__(self):
@@ -70,6 +71,14 @@ class GradientWorkers:
         optimizer.step(self.model.grads, pool=self.pool, n=self.n)
 
     def loss_and_grads(self, X, y, distill=None, p_T=None):
+        """Mean loss over the batch and its gradients in ``model.grads`` (see ``_loss_and_grads``), with
+        OpenBLAS held to one thread meanwhile when there are several workers."""
+        if self.blas is None:
+            return self._loss_and_grads(X, y, distill, p_T)
+        with self.blas.limit(limits=1, user_api="blas"):
+            return self._loss_and_grads(X, y, distill, p_T)
+
+    def _loss_and_grads(self, X, y, distill=None, p_T=None):
         """Mean softmax cross-entropy over the batch and its gradients in ``model.grads``.
         X (N, ...), y (N,) -> (loss, logits (N, K)). With ``distill`` (a ``distill.Distillation``) and the
         teacher's probabilities ``p_T`` (N, K), the distillation loss instead."""
