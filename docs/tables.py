@@ -3,6 +3,7 @@ reports, so that no number is typed twice. Run from anywhere: ``python docs/tabl
 (and names the file) when a table differs from what the reports give.
 
 A table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``; everything outside is left alone.
+``admm_loop`` is not a table but the ADMM loop quoted from the source into docs/paper_map.md.
 Sources: results/<run>/report.json (and plan.json, run.json) of the committed runs, results/lenet5*-dense/
 summary.json, results/experiments/*/ with results/experiments/notes.json (one line per folder: what changed),
 results/bench_*.jsonl.
@@ -152,8 +153,15 @@ def bench_table():
     return "\n".join(lines)
 
 
-TABLES = {"results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
-FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md"]
+def admm_loop():
+    """The loop of ``admm.loop.admm`` as the source has it, from ``while`` to ``return``."""
+    src = (ROOT / "minadmm" / "admm" / "loop.py").read_text()
+    body = src[src.index("    while state.k < iters:"):src.index("    return state", src.index("    while state.k < iters:"))]
+    return "```python\n" + body.rstrip() + "\n```"
+
+
+TABLES = {"admm_loop": admm_loop, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
