@@ -8,6 +8,7 @@ import pytest
 
 from minadmm.admm import (ADMMState, RhoSchedule, admm, boyd_eps, converged, dual_residual, primal_residual,
                           rescale_dual, u_step, w_step_penalty, w_step_penalty_grad, z_step)
+from minadmm.admm.rho import ResidualBalancing
 from minadmm.nn import kernels
 
 # W, Z, U with W - Z + U = [0.75, -2]; rho = 2
@@ -91,6 +92,58 @@ def test_rho_schedule():
             RhoSchedule(**bad)
 
 
+def test_residual_balancing_rule():
+    b = ResidualBalancing(rho0=1.0, mu=10.0, tau=2.0, rho_min=0.1, rho_max=8.0)
+    assert b.next(3, 1.0, r=11.0, s=1.0) == 2.0    # r > mu s: rho * tau
+    assert b.next(3, 1.0, r=1.0, s=11.0) == 0.5    # s > mu r: rho / tau
+    assert b.next(3, 1.0, r=10.0, s=1.0) == 1.0    # neither: unchanged
+    assert b.next(3, 1.0, r=1.0, s=10.0) == 1.0
+    assert b.next(3, 6.0, r=11.0, s=1.0) == 8.0    # clipped to rho_max
+    assert b.next(3, 0.15, r=1.0, s=11.0) == 0.1   # clipped to rho_min
+    for bad in ({"mu": 1.0}, {"tau": 0.5}, {"rho0": 10.0}, {"rho0": 0.0}):
+        with pytest.raises(ValueError):
+            ResidualBalancing(**{"rho0": 1.0, "rho_min": 0.1, "rho_max": 8.0, **bad})
+
+
+def box_problem(rng):
+    """minimise 1/2 ||A w - b||^2 subject to |w_j| <= 0.5, A orthogonal: a convex problem whose solution is
+    clip(A^T b) (||A w - b|| = ||w - A^T b||), with an exact W-step (A^T A = I)."""
+    n = 16
+    A, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    b = 2 * rng.standard_normal(n)
+    box = lambda x, bound: np.clip(x, -bound, bound)  # noqa: E731  (the projection onto S)
+    W = np.zeros(n)
+
+    def w_step(Z, U, rho, k):  # argmin 1/2 ||A w - b||^2 + rho/2 ||w - Z + U||^2
+        W[...] = (A.T @ b + rho["w"] * (Z["w"] - U["w"])) / (1 + rho["w"])
+        return {}
+
+    def solve(schedule):
+        W[...] = 0
+        state = ADMMState.start({"w": W}, {"w": 0.5}, schedule.rho0, project=box)
+        admm(state, w_step, 3000, lambda i, k, rho, r, s: schedule.next(k, rho, r, s), eps_abs=1e-8, eps_rel=1e-6,
+             stop_on_convergence=True, project=box)
+        return state
+    return solve, box(A.T @ b, 0.5)
+
+
+def test_residual_balancing_converges_where_a_rho_100x_off_crawls(rng):
+    """Measured on the convex box problem: rho = 1 is about right; a constant rho 100x too small or too large
+    takes far more iterations to meet Boyd's criterion than residual balancing started from either."""
+    solve, w_star = box_problem(rng)
+    iters = {}
+    for rho0 in (0.01, 1.0, 100.0):
+        for name, schedule in (("constant", RhoSchedule(rho0, 1.0, rho0)),
+                               ("balanced", ResidualBalancing(rho0, rho_min=1e-6, rho_max=1e6))):
+            state = solve(schedule)
+            assert state.k < 3000, (name, rho0)  # converged before the cap
+            np.testing.assert_allclose(state.Z["w"], w_star, atol=1e-5)
+            iters[name, rho0] = state.k
+    for bad in (0.01, 100.0):
+        assert iters["balanced", bad] < iters["constant", bad] / 10, iters
+    assert iters["balanced", 1.0] <= 2 * iters["constant", 1.0], iters
+
+
 def fixed_w_step(targets):
     """A W-step that sets W to the next of ``targets`` (one array per iteration): the loop's bookkeeping
     can then be followed by hand."""
@@ -110,7 +163,7 @@ def test_one_loop_iteration_by_hand():
     np.testing.assert_array_equal(state.Z["w"], [4.0, 0.0, 0.0])
     np.testing.assert_array_equal(state.U["w"], [0.0, 0.0, 0.0])
     seen = []
-    admm(state, w_step, 1, lambda i, k: RhoSchedule(0.5, 2.0, 10.0)(k), eps_abs=0.0, eps_rel=0.1,
+    admm(state, w_step, 1, lambda i, k, rho, r, s: RhoSchedule(0.5, 2.0, 10.0)(k), eps_abs=0.0, eps_rel=0.1,
          on_iteration=lambda s, rows, info: seen.append((rows, info)))
     rows, info = seen[0]
     assert info == {"k": 0} and state.k == 1
@@ -138,21 +191,21 @@ def test_loop_without_rescaling_and_with_early_stop():
     w_step, W = fixed_w_step(targets)
     W[...] = [2.0, 1.0]
     state = ADMMState.start({"w": W}, {"w": 1}, {"w": 1.0})
-    admm(state, w_step, 3, lambda i, k: 2.0 ** k, eps_abs=1e-9, eps_rel=0.0, rescale_U=False)
+    admm(state, w_step, 3, lambda i, k, rho, r, s: 2.0 ** k, eps_abs=1e-9, eps_rel=0.0, rescale_U=False)
     assert state.k == 3 and state.rho["w"] == 8.0
     state = ADMMState.start({"w": W}, {"w": 1}, {"w": 1.0})
     state.U["w"][...] = [0.0, 0.5]
-    admm(state, w_step, 3, lambda i, k: 2.0 ** k, eps_abs=1e-9, eps_rel=0.0, rescale_U=False)
+    admm(state, w_step, 3, lambda i, k, rho, r, s: 2.0 ** k, eps_abs=1e-9, eps_rel=0.0, rescale_U=False)
     np.testing.assert_array_equal(state.U["w"], [0.0, 0.5])  # W - Z = 0 every time; never rescaled
     state = ADMMState.start({"w": W}, {"w": 1}, {"w": 1.0})
-    admm(state, w_step, 3, lambda i, k: 1.0, eps_abs=1e-9, eps_rel=0.0, stop_on_convergence=True)
+    admm(state, w_step, 3, lambda i, k, rho, r, s: 1.0, eps_abs=1e-9, eps_rel=0.0, stop_on_convergence=True)
     assert state.k == 1  # r = s = 0 after the first iteration
 
 
 def test_loop_with_rescaling_keeps_lambda():
     w_step, W = fixed_w_step([np.array([2.0, 1.0])] * 2)
     state = ADMMState.start({"w": W}, {"w": 1}, {"w": 1.0})
-    admm(state, w_step, 2, lambda i, k: 4.0 ** k, eps_abs=0.0, eps_rel=0.0)
+    admm(state, w_step, 2, lambda i, k, rho, r, s: 4.0 ** k, eps_abs=0.0, eps_rel=0.0)
     # U^1 = [0, 1] / 4; U^2 = (U^1 + [0, 1]) * 4 / 16 = [0, 1.25] / 4
     np.testing.assert_allclose(state.U["w"], [0.0, 0.3125])
 
@@ -178,7 +231,7 @@ def test_convex_least_squares_converges_to_known_solution(growth, rng):
     schedule = RhoSchedule(1.0, growth, 3.0)
     rows = []
     state = ADMMState.start({"w": W}, {"w": l}, {"w": schedule(0)})
-    admm(state, w_step, 100, lambda i, k: schedule(k), eps_abs=1e-8, eps_rel=1e-6,
+    admm(state, w_step, 100, lambda i, k, rho, r, s: schedule(k), eps_abs=1e-8, eps_rel=1e-6,
          on_iteration=lambda s, r, info: rows.extend(r))
     assert rows[-1]["r"] < 1e-6 and rows[-1]["s"] < 1e-6
     assert rows[-1]["r"] < 1e-3 * rows[0]["r"]

@@ -190,3 +190,27 @@ def test_diverging_run_stops_with_advice(tmp_path, capsys, mnist):
     assert "ADMM diverged at iteration 1" in err and "smaller --rho" in err and "smaller --lr" in err
     assert "Traceback" not in err
 ROOT_MODELS = ROOT / "models"
+
+
+def test_balanced_rho_validation_split_and_convergence_report(tmp_path):
+    """--rho-schedule balanced moves each layer's rho by Boyd's rule from its own residuals; --val holds out
+    training images and reports accuracy on them; the report says per layer whether ADMM converged."""
+    from minadmm.admm.rho import ResidualBalancing
+    out = tmp_path / "run"
+    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "3", "--retrain-epochs", "1",
+                 "--rho-schedule", "balanced", "--val", "1000", "--no-baseline", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["rho_schedule"] == "balanced" and report["config"]["val"] == 1000
+    assert set(report["val_accuracy"]) == {"dense", "admm_before_hard_prune", "after_hard_prune", "after_retraining"}
+    rows = json.loads((out / "history_admm.json").read_text())
+    rule = ResidualBalancing(1e-3)
+    for layer in ("conv1", "conv2", "fc1", "fc2"):
+        mine = [r for r in rows if r["layer"] == layer]
+        assert all("val_acc" in r for r in mine)
+        for a, b in zip(mine, mine[1:]):
+            assert b["rho"] == rule.next(a["k"], a["rho"], a["r"], a["s"])
+        c = report["convergence"][layer]
+        assert c["iterations"] == 3 and c["met_at_end"] == (mine[-1]["r"] <= mine[-1]["eps_pri"]
+                                                           and mine[-1]["s"] <= mine[-1]["eps_dual"])
+    assert "ADMM convergence" in (out / "report.md").read_text()
+    assert all("val_acc" in r for r in json.loads((out / "history_retrain.json").read_text()))

@@ -5,7 +5,7 @@
         Z_i^{k+1} = Proj_{S_i}(W_i^{k+1} + U_i^k)                                Z-step
         U_i^{k+1} = U_i^k + W_i^{k+1} - Z_i^{k+1}                                U-step
         r_i = ||W_i^{k+1} - Z_i^{k+1}||,  s_i = rho_i ||Z_i^{k+1} - Z_i^k||      residuals, eps_pri_i, eps_dual_i
-        rho_i <- rho_i(k + 1),  U_i <- U_i rho_old / rho_new                    rho update
+        rho_i <- schedule(k + 1, rho_i, r_i, s_i),  U_i <- U_i rho_old / rho_new  rho update
         stop if asked and every layer has r_i <= eps_pri_i and s_i <= eps_dual_i
 
 Everything else (checkpoints, history files, logging, timing) lives in the ``on_iteration`` callback.
@@ -37,14 +37,14 @@ class ADMMState:
     k: int = 0
 
     @classmethod
-    def start(cls, W, l, rho):
+    def start(cls, W, l, rho, project=project_cardinality):
         """The authors' initialisation: Z^0 = Proj_S(W^0), U^0 = 0. ``rho``: rho_0, one number for every
-        layer or a dict layer -> number."""
+        layer or a dict layer -> number; ``project(x, l_i)``: the projection onto S_i (as for ``admm``)."""
         rho = dict(rho) if isinstance(rho, dict) else {i: rho for i in l}
         for i, r in rho.items():
             if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
                 raise InputError(f"rho for layer {i!r} is {r!r}: expected a positive number")
-        return cls(W=dict(W), l=dict(l), Z={i: project_cardinality(W[i], l[i]) for i in l},
+        return cls(W=dict(W), l=dict(l), Z={i: project(W[i], l[i]) for i in l},
                    U={i: np.zeros_like(W[i]) for i in l}, rho=rho)
 
     def arrays(self):
@@ -65,27 +65,30 @@ def residuals(W, Z, Z_prev, U, rho, eps_abs, eps_rel):
     return {"r": primal_residual(W, Z), "s": dual_residual(Z, Z_prev, rho), "eps_pri": eps_pri, "eps_dual": eps_dual}
 
 
-def admm(state, w_step, iters, rho_at, eps_abs, eps_rel, stop_on_convergence=False, rescale_U=True,
-         on_iteration=None):
+def admm(state, w_step, iters, rho_update, eps_abs, eps_rel, stop_on_convergence=False, rescale_U=True,
+         on_iteration=None, project=project_cardinality):
     """Run ADMM iterations state.k + 1 .. ``iters`` on ``state`` (an ``ADMMState``); returns it.
 
     w_step(Z, U, rho, k) -> info dict: minimises f(W) + sum_i rho_i/2 ||W_i - Z_i + U_i||^2 over the
         weights in place (``state.W`` holds views of them), starting iteration k + 1.
-    rho_at(i, k) -> rho_i for iteration k + 1 (``rho.RhoSchedule`` per layer).
+    rho_update(i, k, rho, r, s) -> rho_i for iteration k + 1, given k iterations done, layer i's current rho
+        and the residuals of iteration k (``rho.RhoSchedule.next``, ``rho.ResidualBalancing.next``).
     on_iteration(state, rows, info): after every iteration, with one row per layer: layer, r, s, eps_pri,
         eps_dual, rho (the rho this iteration used), nnz_Z, keep.
     rescale_U: keep Lambda = rho U when rho changes (Boyd); False as the authors' code.
+    project(x, l_i): the Euclidean projection onto S_i; the paper's S_i = {card <= l_i} by default.
     """
     W, l = state.W, state.l
     while state.k < iters:
         info = w_step(state.Z, state.U, state.rho, state.k)                       # W-step
         Z_prev = state.Z
-        Z = {i: z_step(W[i], state.U[i], l[i]) for i in l}                         # Z-step
+        Z = {i: z_step(W[i], state.U[i], l[i], project) for i in l}                # Z-step
         U = {i: u_step(state.U[i], W[i], Z[i]) for i in l}                         # U-step
-        rows = [{"layer": i, **residuals(W[i], Z[i], Z_prev[i], U[i], state.rho[i], eps_abs, eps_rel),
-                 "rho": state.rho[i], "nnz_Z": int(np.count_nonzero(Z[i])), "keep": l[i]} for i in l]
+        res = {i: residuals(W[i], Z[i], Z_prev[i], U[i], state.rho[i], eps_abs, eps_rel) for i in l}  # r, s, eps
+        rows = [{"layer": i, **res[i], "rho": state.rho[i], "nnz_Z": int(np.count_nonzero(Z[i])), "keep": l[i]}
+                for i in l]
         state.k += 1
-        rho = {i: rho_at(i, state.k) for i in l}                                   # rho update
+        rho = {i: rho_update(i, state.k, state.rho[i], res[i]["r"], res[i]["s"]) for i in l}  # rho update
         if rescale_U:
             U = {i: U[i] if rho[i] == state.rho[i] else rescale_dual(U[i], state.rho[i], rho[i]) for i in l}
         state.Z, state.U, state.rho = Z, U, rho

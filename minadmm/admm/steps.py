@@ -26,9 +26,10 @@ def w_step_penalty_grad(W, Z, U, rho):
     return rho * (W - Z + U)
 
 
-def z_step(W, U, l):
-    """Z^{k+1} = Proj_S(W^{k+1} + U^k), S = {card(Z) <= l}: keep the l largest |W + U|, zero the rest."""
-    return project_cardinality(W + U, l)
+def z_step(W, U, l, project=project_cardinality):
+    """Z^{k+1} = Proj_S(W^{k+1} + U^k). S = {card(Z) <= l} by default: keep the l largest |W + U|, zero the
+    rest; ``project(x, l)`` names another set S by its Euclidean projection."""
+    return project(W + U, l)
 
 
 def u_step(U, W, Z):

@@ -23,8 +23,12 @@ ARCHS = ["lenet5", "lenet5_relu", "lenet300_100"]
 SCHEDULE_OPTIONS = [
     ("--admm-iters", "admm_iters", "posint", "ADMM iterations"),
     ("--w-epochs", "w_epochs", "posint", "W-step epochs per ADMM iteration"),
+    ("--rho-schedule", "rho_schedule", str, "geometric (rho0 growth^k) or balanced (residual balancing, Boyd 3.4.1)"),
     ("--rho", "rho0", "posfloat", "initial rho"),
-    ("--rho-growth", "rho_growth", float, "rho multiplier per iteration (>= 1)"),
+    ("--rho-growth", "rho_growth", float, "geometric: rho multiplier per iteration (>= 1; 1: constant)"),
+    ("--rho-mu", "rho_mu", float, "balanced: change rho when one residual exceeds mu times the other"),
+    ("--rho-tau", "rho_tau", float, "balanced: the factor rho changes by"),
+    ("--rho-min", "rho_min", "posfloat", "balanced: smallest rho"),
     ("--rho-max", "rho_max", "posfloat", "largest rho"),
     ("--lr", "lr", "posfloat", "W-step Adam learning rate"),
     ("--lr-decay", "admm_lr_decay", "posfloat", "W-step lr factor per ADMM iteration, in (0, 1]"),
@@ -42,11 +46,13 @@ SCHEDULE_OPTIONS = [
     ("--eps-abs", "eps_abs", float, "Boyd's absolute tolerance"),
     ("--eps-rel", "eps_rel", float, "Boyd's relative tolerance"),
     ("--seed", "seed", int, "seed of the data order (ADMM) and of retraining (seed + 1)"),
+    ("--val", "val", int, "hold out the first VAL training images as a validation split (0: none)"),
 ]
 SWITCHES = [  # (option, PruneConfig field, value it sets, help)
     ("--no-rescale-u", "rescale_U", False, "do not rescale U when rho changes (the authors' code)"),
     ("--distill-admm", "distill_admm", True, "distil in the ADMM W-step too (same ALPHA, T and teacher)"),
-    ("--early-stop", "early_stop", True, "stop ADMM when every layer meets eps_pri and eps_dual"),
+    ("--early-stop", "early_stop", True, "stop ADMM once every layer meets Boyd's r <= eps_pri and s <= eps_dual "
+                                         "(--admm-iters is then the cap)"),
 ]
 QUICK_SCHEDULE = {"admm_iters": 3, "w_epochs": 1, "retrain_epochs": 1}
 RUN_OPTIONS = {"out", "resume", "overwrite", "data", "no_download", "func", "command"}  # not ignored by --resume

@@ -43,6 +43,17 @@ def check_model_files(arch, cfg: PruneConfig, dense_path=None, teacher_path=None
         load_model(teacher_path)
 
 
+def split_validation(data, n):
+    """(data without its first n training images, (X_val, y_val) = those n images, or None when n = 0): the
+    authors' input pipeline holds out the first 5,000 training images the same way."""
+    X, y, Xt, yt = data
+    if n == 0:
+        return data, None
+    if n >= len(X):
+        raise InputError(f"val={n}: the validation split must leave training images; there are {len(X)}")
+    return (X[n:], y[n:], Xt, yt), (X[:n], y[:n])
+
+
 def _history(path):
     return load_history(path) if Path(path).exists() else []
 
@@ -65,12 +76,21 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
                "command": command, "seconds": {}}
         (out / "run.json").write_text(json.dumps(run, indent=1))
     seconds = run["seconds"]  # per stage, kept in run.json so a resumed run reports them all
+    data, val = split_validation(data, cfg.val)
 
     def done(stage, t0):
         seconds[stage] = time.perf_counter() - t0
         (out / "run.json").write_text(json.dumps(run, indent=1))
 
     Xt, yt = data[2], data[3]
+    accuracies, val_accuracies = {}, {}
+
+    def measure(stage, model):  # test accuracy, and validation accuracy with a split
+        accuracies[stage] = model.accuracy(Xt, yt)
+        if val is not None:
+            val_accuracies[stage] = model.accuracy(*val)
+        return accuracies[stage]
+
     # 1. the dense starting point
     if not (out / "dense.npz").exists():
         t0 = time.perf_counter()
@@ -83,7 +103,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
                 resume=(out / "pretrain" / "checkpoint.npz").exists(), log=log)
             save_model(out / "dense.npz", model)
         done("dense", t0)
-    dense_acc = load_model(out / "dense.npz").accuracy(Xt, yt)
+    dense_acc = measure("dense", load_model(out / "dense.npz"))
 
     @functools.cache
     def teacher():  # the model that teaches (read once), or None without distillation
@@ -94,22 +114,22 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
         t0 = time.perf_counter()
         model = load_model(out / "dense.npz")
         run_admm(model, data, keep, cfg, out_dir=out, resume=resume, log=log,
-                 teacher=teacher() if cfg.distill_admm else None)
+                 teacher=teacher() if cfg.distill_admm else None, val=val)
         save_model(out / "admm_model.npz", model)
         done("admm", t0)
     model = load_model(out / "admm_model.npz")
-    admm_acc = model.accuracy(Xt, yt)
+    measure("admm_before_hard_prune", model)
 
     # 3. hard pruning and masked retraining
     masks = hard_prune(model, keep)
-    hard_acc = model.accuracy(Xt, yt)
+    measure("after_hard_prune", model)
     if not (out / "model.npz").exists():
         t0 = time.perf_counter()
-        retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log, teacher=teacher())
+        retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log, teacher=teacher(), val=val)
         save_model(out / "model.npz", model)
         done("retrain", t0)
     model = load_model(out / "model.npz")
-    final_acc = model.accuracy(Xt, yt)
+    final_acc = measure("after_retraining", model)
 
     # 4. the magnitude-pruning baseline: same targets, same retraining
     baseline_acc = None
@@ -117,18 +137,20 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
         if not (out / "baseline_model.npz").exists():
             t0 = time.perf_counter()
             bmodel = load_model(out / "dense.npz")
-            magnitude_prune(bmodel, data, keep, cfg, out_dir=out, resume=resume, log=log, teacher=teacher())
+            magnitude_prune(bmodel, data, keep, cfg, out_dir=out, resume=resume, log=log, teacher=teacher(), val=val)
             save_model(out / "baseline_model.npz", bmodel)
             done("baseline", t0)
-        baseline_acc = load_model(out / "baseline_model.npz").accuracy(Xt, yt)
+        bmodel = load_model(out / "baseline_model.npz")
+        baseline_acc = bmodel.accuracy(Xt, yt)
+        if val is not None:
+            val_accuracies["magnitude_baseline"] = bmodel.accuracy(*val)
 
     # 5. report and plots
     stage_seconds = {**seconds, "total_this_process": time.perf_counter() - t_start}
-    accuracies = {"dense": dense_acc, "admm_before_hard_prune": admm_acc, "after_hard_prune": hard_acc,
-                  "after_retraining": final_acc}
-    report = build_report(model, keep, accuracies, stage_seconds, run["config"], run["command"], baseline_acc)
-    report["quick"] = run["quick"]
     admm_rows = load_history(out / "history_admm.json")
+    report = build_report(model, keep, accuracies, stage_seconds, run["config"], run["command"], baseline_acc,
+                          admm_rows=admm_rows, val_accuracies=val_accuracies or None)
+    report["quick"] = run["quick"]
     plot_residuals(admm_rows, out / "residuals.png")
     plot_accuracy(admm_rows, _history(out / "history_retrain.json"), out / "accuracy.png", dense_acc,
                   _history(out / "history_baseline_retrain.json") if baseline else None)

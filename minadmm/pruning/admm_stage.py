@@ -54,12 +54,13 @@ def diverged(stage, at, err, ckpt):
                            f"Try a smaller --rho (and --rho-growth) or a smaller --lr.")
 
 
-def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None):
+def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None, val=None):
     """ADMM on ``model`` (weights start dense) for the targets ``keep`` = {layer: l}. With
     ``cfg.distill_admm`` the W-step's loss f is the distillation loss against ``teacher``.
 
     Returns (state, history): ``state.Z``/``state.U`` per layer, and one history row per iteration and
-    layer: k, layer, r, s, eps_pri, eps_dual, rho, nnz_Z, keep, lr, loss (f), penalty, test_acc, seconds.
+    layer: k, layer, r, s, eps_pri, eps_dual, rho, nnz_Z, keep, lr, loss (f), penalty, test_acc, seconds, and
+    val_acc when ``val`` = (X_val, y_val) is given.
     With ``out_dir``: history_admm.csv/.json and admm_checkpoint.npz after every iteration; ``resume``
     continues from the checkpoint, bit for bit as an uninterrupted run.
     """
@@ -68,7 +69,7 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
     opt = Adam(model.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     schedule = cfg.schedule()
-    state = ADMMState.start({i: model[i].params["W"] for i in keep}, keep, {i: schedule(0) for i in keep})
+    state = ADMMState.start({i: model[i].params["W"] for i in keep}, keep, schedule.rho0)
     ckpt = Path(out_dir) / "admm_checkpoint.npz" if out_dir else None
     history = []
     if resume and ckpt is not None and ckpt.exists():
@@ -85,8 +86,9 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
         nonlocal t0
         test_acc = model.accuracy(Xt, yt)
         seconds, t0 = time.perf_counter() - t0, time.perf_counter()
+        extra = {"val_acc": model.accuracy(*val)} if val is not None else {}
         history.extend({"k": state.k, **row, "lr": info["lr"], "loss": info["loss"], "penalty": info["penalty"],
-                        "test_acc": test_acc, "seconds": seconds} for row in rows)
+                        "test_acc": test_acc, **extra, "seconds": seconds} for row in rows)
         if out_dir:
             save_history(history, out_dir, "history_admm")
             save_checkpoint(ckpt, model, opt, arrays=state.arrays(),
@@ -97,8 +99,8 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
             log(f"ADMM stopped at iteration {state.k}: every layer meets Boyd's eps_pri and eps_dual")
 
     try:
-        admm(state, w_step, cfg.admm_iters, lambda i, k: schedule(k), cfg.eps_abs, cfg.eps_rel,
-             stop_on_convergence=cfg.early_stop, rescale_U=cfg.rescale_U, on_iteration=record)
+        admm(state, w_step, cfg.admm_iters, lambda i, k, rho, r, s: schedule.next(k, rho, r, s), cfg.eps_abs,
+             cfg.eps_rel, stop_on_convergence=cfg.early_stop, rescale_U=cfg.rescale_U, on_iteration=record)
     except DivergenceError as err:
         raise diverged("ADMM", f"at iteration {state.k + 1}", err, ckpt) from None
     return state, history

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..admm.rho import RhoSchedule
+from ..admm.rho import ResidualBalancing, RhoSchedule
 from ..data.augment import check_shift
 from ..errors import InputError
 from ..nn.distill import check_distill
@@ -19,8 +19,12 @@ class PruneConfig:
     with dropout keep 0.5 (preset ``lenet5-71x-authors``)."""
     admm_iters: int = 12
     w_epochs: int = 1
+    rho_schedule: str = "geometric"  # "geometric": rho0 growth^k; "balanced": residual balancing (Boyd 3.4.1)
     rho0: float = 1e-3
-    rho_growth: float = 1.5
+    rho_growth: float = 1.5  # geometric: rho multiplied by this after every iteration (1: constant)
+    rho_mu: float = 10.0  # balanced: rho changes when one residual exceeds mu times the other
+    rho_tau: float = 2.0  # balanced: ... by this factor
+    rho_min: float = 1e-6  # balanced: the smallest rho
     rho_max: float = 1.0
     rescale_U: bool = True
     lr: float = 1e-3
@@ -38,9 +42,10 @@ class PruneConfig:
     distill_temp: float = 4.0  # T: the distillation temperature
     distill_admm: bool = False  # distil in the ADMM W-step too (same alpha, T, teacher)
     eps_abs: float = 1e-4
-    eps_rel: float = 1e-3
-    early_stop: bool = False
-    seed: int = 0
+    eps_rel: float = 1e-2  # Boyd's reference code (lasso.m) uses eps_abs 1e-4, eps_rel 1e-2
+    early_stop: bool = False  # stop ADMM once every layer meets r <= eps_pri and s <= eps_dual (admm_iters: the cap)
+    seed: int = 0  # data order of the ADMM stage (seed) and of masked retraining (seed + 1)
+    val: int = 0  # training images held out as a validation split (the first val of them); 0: none
 
     def __post_init__(self):
         for name in ("admm_iters", "w_epochs", "batch_size"):
@@ -68,7 +73,9 @@ class PruneConfig:
         for name in ("eps_abs", "eps_rel"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name}={getattr(self, name)!r}: expected a tolerance >= 0")
-        self.schedule()  # validates rho0, rho_growth, rho_max
+        if not (isinstance(self.val, int) and 0 <= self.val < 60_000):
+            raise InputError(f"val={self.val!r}: expected a number of training images to hold out, >= 0")
+        self.schedule()  # validates the rho schedule's settings
 
     @classmethod
     def from_dict(cls, values, where="configuration"):
@@ -80,4 +87,9 @@ class PruneConfig:
         return cls(**values)
 
     def schedule(self):
-        return RhoSchedule(self.rho0, self.rho_growth, self.rho_max)
+        """The rho schedule object (``admm.rho``) these settings describe."""
+        if self.rho_schedule == "geometric":
+            return RhoSchedule(self.rho0, self.rho_growth, self.rho_max)
+        if self.rho_schedule == "balanced":
+            return ResidualBalancing(self.rho0, self.rho_mu, self.rho_tau, self.rho_min, self.rho_max)
+        raise InputError(f"rho_schedule={self.rho_schedule!r}: expected 'geometric' or 'balanced'")

@@ -29,7 +29,7 @@ def hard_prune(model, keep):
 
 
 def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", resume=False, log=print,
-            teacher=None):
+            teacher=None, val=None):
     """Masked retraining: ``cfg.retrain_epochs`` epochs of Adam on the loss alone (no L2), gradients and Adam
     moments of pruned weights held at zero, so they stay exactly zero; lr decays by ``retrain_lr_decay`` per
     epoch. With ``cfg.distill`` > 0 the loss is the distillation loss against ``teacher``. With ``out_dir``:
@@ -43,14 +43,15 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
         return train_epochs(model, opt, data, cfg.retrain_epochs, cfg.retrain_lr, cfg.retrain_lr_decay,
                             cfg.batch_size, np.random.default_rng(cfg.seed + 1), out_dir=out_dir, name=name,
                             history_name=f"history_{name}", checkpoint_name=f"{name}_checkpoint.npz", resume=resume,
-                            log=log, augment=RandomShift(cfg.retrain_shift), distill=distill)
+                            log=log, augment=RandomShift(cfg.retrain_shift), distill=distill, val=val)
     except DivergenceError as err:
         raise diverged(name, f"at epoch {err.epoch}", err, out_dir and f"{out_dir}/{name}_checkpoint.npz") from None
 
 
-def magnitude_prune(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None):
+def magnitude_prune(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None,
+                    val=None):
     """The heuristic baseline, one-shot: keep the l_i largest dense weights per layer, then the same masked
     retraining (with the same teacher when ``cfg.distill`` > 0). Returns (masks, history)."""
     masks = hard_prune(model, keep)
     return masks, retrain(model, data, masks, cfg, out_dir, name="baseline_retrain", resume=resume, log=log,
-                          teacher=teacher)
+                          teacher=teacher, val=val)

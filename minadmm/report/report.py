@@ -24,7 +24,21 @@ def layer_rows(model, keep):
     return rows
 
 
-def build_report(model, keep, accuracies, seconds, config, command, baseline_acc=None):
+def convergence(admm_rows):
+    """Per layer, from the ADMM history: the first iteration at which r <= eps_pri and s <= eps_dual held
+    (None if never), whether they hold at the last iteration, and the last r, eps_pri, s, eps_dual, rho."""
+    out = {}
+    for row in admm_rows:
+        c = out.setdefault(row["layer"], {"converged_at": None})
+        met = row["r"] <= row["eps_pri"] and row["s"] <= row["eps_dual"]
+        if met and c["converged_at"] is None:
+            c["converged_at"] = row["k"]
+        c.update(met_at_end=met, iterations=row["k"], **{k: row[k] for k in ("r", "eps_pri", "s", "eps_dual", "rho")})
+    return out
+
+
+def build_report(model, keep, accuracies, seconds, config, command, baseline_acc=None, admm_rows=None,
+                 val_accuracies=None):
     layers = layer_rows(model, keep)
     total = sum(r["weights"] for r in layers)
     kept = sum(r["kept"] for r in layers)
@@ -33,6 +47,10 @@ def build_report(model, keep, accuracies, seconds, config, command, baseline_acc
               "nonzero_params": kept + sum(v.size for k, v in model.params.items() if not k.endswith(".W")),
               "accuracy": accuracies, "baseline_magnitude_acc": baseline_acc,
               "seconds": seconds, "config": config, "command": command}
+    if admm_rows:
+        report["convergence"] = convergence(admm_rows)
+    if val_accuracies:
+        report["val_accuracy"] = val_accuracies
     report["compression_with_biases"] = report["params"] / max(report["nonzero_params"], 1)
     if model.arch.startswith("lenet5"):
         report["paper"] = {"kept": 6050, "compression": 71.2, "test_acc": 0.992}
@@ -60,6 +78,20 @@ def to_markdown(report):
         lines.append(f"| magnitude pruning, same targets and retraining | {100 * report['baseline_magnitude_acc']:.2f}% |")
     if "paper" in report:
         lines.append(f"| paper (ADMM, after retraining) | {100 * report['paper']['test_acc']:.1f}% |")
+    if report.get("val_accuracy"):
+        lines += ["", f"Validation split ({report['config'].get('val', 0):,} training images held out):", "",
+                  "| validation accuracy | value |", "|---|---:|"]
+        lines += [f"| {k.replace('_', ' ')} | {100 * v:.2f}% |" for k, v in report["val_accuracy"].items()]
+    if report.get("convergence"):
+        cfg = report["config"]
+        lines += ["", f"ADMM convergence (Boyd: r <= eps_pri and s <= eps_dual, eps_abs {cfg.get('eps_abs')}, "
+                      f"eps_rel {cfg.get('eps_rel')}), at the last iteration:", "",
+                  "| layer | iterations | first met at | met at the end | r | eps_pri | s | eps_dual | rho |",
+                  "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+        for name, c in report["convergence"].items():
+            lines.append(f"| {name} | {c['iterations']} | {c['converged_at'] or 'never'} | "
+                         f"{'yes' if c['met_at_end'] else 'no'} | {c['r']:.3g} | {c['eps_pri']:.3g} | {c['s']:.3g} | "
+                         f"{c['eps_dual']:.3g} | {c['rho']:.3g} |")
     lines += ["", "| stage | seconds |", "|---|---:|"]
     lines += [f"| {k} | {v:.0f} |" for k, v in report["seconds"].items()]
     lines += ["", "Configuration:", "", "```json", json.dumps(report["config"], indent=1), "```", ""]

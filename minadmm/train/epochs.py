@@ -60,11 +60,11 @@ def run_epoch(model, optimizer, X, y, batch_size, rng, grad_hook=None, desc="tra
 
 def train_epochs(model, optimizer, data, epochs, lr, lr_decay, batch_size, rng, out_dir=None, name="train",
                  history_name="history", checkpoint_name="checkpoint.npz", resume=False, log=print, augment=None,
-                 distill=None, meta=None, after_epoch=None):
+                 distill=None, meta=None, after_epoch=None, val=None):
     """Epochs start + 1 .. ``epochs`` of ``run_epoch`` on ``data = (X, y, X_test, y_test)``; returns the history.
 
     Epoch e runs at lr * lr_decay^(e - 1). After each epoch: a history row (epoch, lr, loss, train_acc,
-    test_acc, seconds, samples_per_s); with ``out_dir``, ``<history_name>.csv/.json`` and
+    test_acc, seconds, samples_per_s, and val_acc when ``val`` = (X_val, y_val) is given); with ``out_dir``, ``<history_name>.csv/.json`` and
     ``<checkpoint_name>`` (model, optimizer, RNG states, history and ``meta``) are written, then
     ``after_epoch(epoch)`` runs and the epoch is logged. ``resume=True`` continues from the checkpoint if
     there is one, so an interrupted loop resumes to exactly what an uninterrupted one computes.
@@ -87,7 +87,8 @@ def train_epochs(model, optimizer, data, epochs, lr, lr_decay, batch_size, rng, 
         seconds = time.perf_counter() - t0
         test_acc = model.accuracy(Xt, yt)
         history.append({"epoch": epoch, "lr": optimizer.lr, "loss": loss, "train_acc": train_acc,
-                        "test_acc": test_acc, "seconds": seconds, "samples_per_s": len(X) / seconds})
+                        "test_acc": test_acc, **({"val_acc": model.accuracy(*val)} if val is not None else {}),
+                        "seconds": seconds, "samples_per_s": len(X) / seconds})
         if out_dir:
             save_history(history, out_dir, history_name)
             save_checkpoint(ckpt, model, optimizer, meta={"epoch": epoch, "rng": rng.bit_generator.state,
