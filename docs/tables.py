@@ -81,6 +81,36 @@ def accuracy_stages():
 ABSENT = {"weight_decay": 0.0}  # what a setting a run.json does not record meant when it was made (no L2)
 
 
+def seed_runs(run):
+    """The reports of the run that made a committed model and of its seed runs (results/seeds/<run>-seed*/),
+    as (seed, last round's report) pairs, in seed order."""
+    runs = [RESULTS / run] + sorted((RESULTS / "seeds").glob(f"{run}-seed*"))
+    out = [(load(r / "plan.json")["rounds"][-1]["config"]["seed"], round_reports(r)[-1]) for r in runs]
+    return sorted(out, key=lambda p: p[0])
+
+
+def mean_sd(values):
+    """'mean +- sd' in percent (sd of the sample, n - 1), or the one value."""
+    import statistics
+    if len(values) < 2:
+        return pct(values[0])
+    return f"{100 * statistics.mean(values):.2f}% +- {100 * statistics.stdev(values):.2f}"
+
+
+def seeds_table():
+    lines = ["| recipe | seeds | test accuracy, each seed | mean +- sd | magnitude baseline, each seed | mean +- sd |",
+             "|---|---:|---|---:|---|---:|"]
+    for model, run in MODELS.items():
+        runs = seed_runs(run)
+        acc = [r["accuracy"]["after_retraining"] for _, r in runs]
+        base = [r.get("baseline_magnitude_acc") for _, r in runs]
+        base = [b for b in base if b is not None]
+        lines.append(f"| `{load(RESULTS / run / 'plan.json')['preset']}` | {', '.join(str(s) for s, _ in runs)} | "
+                     f"{', '.join(pct(a) for a in acc)} | **{mean_sd(acc)}** | {', '.join(pct(b) for b in base)} | "
+                     f"{mean_sd(base) if base else ''} |")
+    return "\n".join(lines)
+
+
 def command_of(run_json, previous_round=None):
     """A command of the current CLI with the configuration a run recorded (its own command may use
     options whose meaning has changed since): --keep, --model, --from and every value that differs from
@@ -160,7 +190,7 @@ def admm_loop():
     return "```python\n" + body.rstrip() + "\n```"
 
 
-TABLES = {"admm_loop": admm_loop, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+TABLES = {"admm_loop": admm_loop, "seeds": seeds_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 

@@ -214,3 +214,11 @@ def test_balanced_rho_validation_split_and_convergence_report(tmp_path):
                                                            and mine[-1]["s"] <= mine[-1]["eps_dual"])
     assert "ADMM convergence" in (out / "report.md").read_text()
     assert all("val_acc" in r for r in json.loads((out / "history_retrain.json").read_text()))
+
+
+def test_fit_holds_out_a_validation_split(mnist):
+    X, y, Xt, yt = small(mnist)
+    h = fit(lenet5(seed=0), (X, y, Xt, yt), TrainConfig(epochs=1, val=100), log=lambda s: None)
+    assert 0 <= h[0]["val_acc"] <= 1 and h[0]["samples_per_s"] > 0
+    with pytest.raises(ValueError, match="val=600"):
+        fit(lenet5(seed=0), (X, y, Xt, yt), TrainConfig(epochs=1, val=600), log=lambda s: None)

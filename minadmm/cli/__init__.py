@@ -26,7 +26,7 @@ def cmd_train(args):
                        f"--overwrite to start again, or another --out")
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay,
                       optimizer=args.optimizer, weight_decay=args.weight_decay, keep=args.keep, shift=args.shift,
-                      seed=args.seed)
+                      seed=args.seed, val=args.val)
     model = build(args.model, seed=args.seed)
     data = load_data(args)
     t0 = time.perf_counter()
@@ -80,6 +80,7 @@ def build_parser():
     t.add_argument("--keep", type=float, default=0.5, help="dropout keep probability")
     t.add_argument("--shift", type=int, default=0, help="random translations of up to this many pixels; 0: none")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--val", type=int, default=0, help="hold out the first VAL training images as a validation split")
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     t.add_argument("--overwrite", action="store_true", help="start again in an OUT that holds a model")

@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from ..data.split import split_validation
 from ..errors import InputError
 from ..nn.model import build, load_model, save_model
 from ..pruning.admm_stage import run_admm
@@ -41,17 +42,6 @@ def check_model_files(arch, cfg: PruneConfig, dense_path=None, teacher_path=None
         if cfg.distill == 0:
             raise InputError(f"--teacher {teacher_path} is used only with --distill ALPHA > 0")
         load_model(teacher_path)
-
-
-def split_validation(data, n):
-    """(data without its first n training images, (X_val, y_val) = those n images, or None when n = 0): the
-    authors' input pipeline holds out the first 5,000 training images the same way."""
-    X, y, Xt, yt = data
-    if n == 0:
-        return data, None
-    if n >= len(X):
-        raise InputError(f"val={n}: the validation split must leave training images; there are {len(X)}")
-    return (X[n:], y[n:], Xt, yt), (X[:n], y[:n])
 
 
 def _history(path):

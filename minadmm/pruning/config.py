@@ -73,7 +73,7 @@ class PruneConfig:
         for name in ("eps_abs", "eps_rel"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name}={getattr(self, name)!r}: expected a tolerance >= 0")
-        if not (isinstance(self.val, int) and 0 <= self.val < 60_000):
+        if not (isinstance(self.val, int) and self.val >= 0):
             raise InputError(f"val={self.val!r}: expected a number of training images to hold out, >= 0")
         self.schedule()  # validates the rho schedule's settings
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.augment import RandomShift, check_shift
+from ..data.split import split_validation
 from ..errors import InputError
 from ..nn.model import save_model
 from ..nn.optim import make_optimizer
@@ -27,6 +28,7 @@ class TrainConfig:
     keep: float = 0.5
     shift: int = 0  # random translations of up to this many pixels (data/augment.py; 0: none, as the authors)
     seed: int = 0
+    val: int = 0  # training images held out as a validation split (the first val of them); 0: none
 
     def __post_init__(self):
         if not (isinstance(self.epochs, int) and self.epochs >= 1):
@@ -44,17 +46,19 @@ def fit(model, data, config: TrainConfig, out_dir=None, resume=False, log=print)
     """Train ``model`` on ``data = (X_train, y_train, X_test, y_test)``.
 
     Writes to ``out_dir`` (if given) after every epoch: ``history.csv``/``.json`` (epoch, lr, loss,
-    train_acc, test_acc, seconds, samples_per_s), ``checkpoint.npz`` (model, optimizer and RNG states) and
-    ``model.npz``. ``resume=True`` continues from ``out_dir/checkpoint.npz``. Returns the history rows.
+    train_acc, test_acc, seconds, samples_per_s, and val_acc with ``config.val``), ``checkpoint.npz``
+    (model, optimizer and RNG states) and ``model.npz``. ``resume=True`` continues from ``out_dir/checkpoint.npz``. Returns the history rows.
     """
     if resume and (out_dir is None or not (Path(out_dir) / "checkpoint.npz").exists()):
         raise FileNotFoundError(f"--resume: no checkpoint at {Path(out_dir or '.') / 'checkpoint.npz'}")
+    data, val = split_validation(data, config.val)
     model.set_dropout(config.keep)
     opt = make_optimizer(config.optimizer, model.params, config.lr, config.weight_decay)
     save = (lambda epoch: save_model(Path(out_dir) / "model.npz", model)) if out_dir else None
     history = train_epochs(model, opt, data, config.epochs, config.lr, config.lr_decay, config.batch_size,
                            np.random.default_rng(config.seed), out_dir=out_dir, name="epoch", resume=resume, log=log,
-                           augment=RandomShift(config.shift), meta={"config": asdict(config)}, after_epoch=save)
+                           augment=RandomShift(config.shift), meta={"config": asdict(config)}, after_epoch=save,
+                           val=val)
     if out_dir:
         (Path(out_dir) / "config.json").write_text(json.dumps(asdict(config), indent=1))
     return history
