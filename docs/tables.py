@@ -22,7 +22,9 @@ MODELS = {  # committed model file -> the run directory (under results/) that ma
     "models/lenet5-relu-admm-71x.npz": "lenet5-relu-71x",
     "models/lenet5-admm-71x.npz": "lenet5-71x",
 }
-DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense"}
+DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense",
+         "models/lenet5-relu-dense-val.npz": "lenet5-relu-dense-val"}
+COPIES = {"runs/lenet5-relu-dense-val/model.npz": "models/lenet5-relu-dense-val.npz"}  # run output -> committed copy
 NETWORK = {"lenet5": "`lenet5` (PAPER.md: no ReLU after the convolutions)",
            "lenet5_relu": "`lenet5_relu` (the authors' code: ReLU after the convolutions)"}
 
@@ -81,6 +83,42 @@ def accuracy_stages():
 ABSENT = {"weight_decay": 0.0}  # what a setting a run.json does not record meant when it was made (no L2)
 
 
+CONVERGENCE = {  # run directory under results/ -> what it is
+    "lenet5-relu-71x": "`lenet5-relu-71x`",
+    "lenet5-71x/round2": "`lenet5-71x`, round 2",
+}
+
+
+def convergence_table():
+    """Per run and layer: did ADMM meet Boyd's criterion, and when (from the run's history)."""
+    from minadmm.report.report import convergence
+    lines = ["| run | tolerances (eps_abs, eps_rel) | iterations | conv1 | conv2 | fc1 | fc2 |", "|---|---|---:|---|---|---|---|"]
+    for run, name in CONVERGENCE.items():
+        d = RESULTS / run
+        header, *rows = csv_rows(d / "history_admm.csv")
+        hist = [dict(zip(header, v)) for v in rows]
+        cfg = load(d / "run.json")["config"]
+        conv = convergence(hist)
+        cells = []
+        for layer in ("conv1", "conv2", "fc1", "fc2"):
+            c = conv[layer]
+            met = f"met from {c['converged_at']}" if c["met_at_end"] else (
+                f"met at {c['converged_at']}, not at the end" if c["converged_at"] else "never met")
+            cells.append(f"{met}: r/eps_pri {c['r'] / c['eps_pri']:.2g}, s/eps_dual {c['s'] / c['eps_dual']:.2g}")
+        lines.append(f"| {name} | {cfg['eps_abs']:g}, {cfg['eps_rel']:g} | {c['iterations']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def csv_rows(path):
+    """The rows of a history CSV with numbers as floats (k as int)."""
+    import csv
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    yield rows[0]
+    for row in rows[1:]:
+        yield [v if h == "layer" else (int(v) if h == "k" else float(v)) for h, v in zip(rows[0], row)]
+
+
 def seed_runs(run):
     """The reports of the run that made a committed model and of its seed runs (results/seeds/<run>-seed*/),
     as (seed, last round's report) pairs, in seed order."""
@@ -124,7 +162,7 @@ def command_of(run_json, previous_round=None):
     if previous_round:
         parts.append(f"--from {previous_round}/model.npz")
     elif run_json.get("dense_from"):
-        parts.append(f"--from {run_json['dense_from']}")
+        parts.append(f"--from {COPIES.get(run_json['dense_from'], run_json['dense_from'])}")
     cfg = {**ABSENT, **run_json["config"]}
     for option, field, *_ in SCHEDULE_OPTIONS:
         if field in cfg and cfg[field] != default[field]:
@@ -137,24 +175,36 @@ def command_of(run_json, previous_round=None):
     return " ".join(parts)
 
 
+def converged_summary(report):
+    """'every layer, at k = 17' / '3 of 4 layers by k = 40' / '' (no convergence record in the report)."""
+    conv = report.get("convergence")
+    if not conv:
+        return ""
+    met = [c for c in conv.values() if c["met_at_end"]]
+    k = max(c["iterations"] for c in conv.values())
+    return f"every layer, at k = {k}" if len(met) == len(conv) else f"{len(met)} of {len(conv)} layers by k = {k}"
+
+
 def experiments_table():
     notes = load(RESULTS / "experiments" / "notes.json")
-    lines = ["| folder | what it shows | after retraining | magnitude baseline | configuration, as a command |",
-             "|---|---|---:|---:|---|"]
+    lines = ["| folder | what it shows | after retraining | validation | magnitude baseline | ADMM converged (Boyd) | "
+             "configuration, as a command |", "|---|---|---:|---:|---:|---|---|"]
     for folder, note in notes.items():
         run = RESULTS / "experiments" / folder
         if not (run / "report.json").exists() and not (run / "round1" / "report.json").exists():
             logs = sorted(run.glob("*.log"))  # a sweep script's logs: one JSON line per epoch
             last = [json.loads(f.read_text().splitlines()[-1])["test_acc"] for f in logs]
             acc = " / ".join(f"{f.stem}: {pct(a)}" for f, a in zip(logs, last))
-            lines.append(f"| `{folder}/` | {note} | {acc} | | the script in the folder |")
+            lines.append(f"| `{folder}/` | {note} | {acc} | | | | the script in the folder |")
             continue
         reports = round_reports(run)
         runs = sorted((p for p in run.glob("round[0-9]*/run.json") if p.parent.name[5:].isdigit()),
                       key=lambda p: int(p.parent.name[5:])) or [run / "run.json"]
         acc = " / ".join(pct(r["accuracy"]["after_retraining"]) for r in reports)
         cmds = "; ".join(f"`{command_of(load(p), runs[i - 1].parent.name if i else None)}`" for i, p in enumerate(runs))
-        lines.append(f"| `{folder}/` | {note} | {acc} | {pct(reports[-1].get('baseline_magnitude_acc'))} | {cmds} |")
+        val = pct(reports[-1].get("val_accuracy", {}).get("after_retraining"))
+        lines.append(f"| `{folder}/` | {note} | {acc} | {val} | {pct(reports[-1].get('baseline_magnitude_acc'))} | "
+                     f"{converged_summary(reports[-1])} | {cmds} |")
     return "\n".join(lines)
 
 
@@ -190,7 +240,7 @@ def admm_loop():
     return "```python\n" + body.rstrip() + "\n```"
 
 
-TABLES = {"admm_loop": admm_loop, "seeds": seeds_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+TABLES = {"admm_loop": admm_loop, "seeds": seeds_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
