@@ -21,7 +21,9 @@ RESULTS = ROOT / "results"
 MODELS = {  # committed model file -> the run directory (under results/) that made it
     "models/lenet5-relu-admm-71x.npz": "lenet5-relu-71x",
     "models/lenet5-admm-71x.npz": "lenet5-71x",
+    "models/lenet5-relu-admm-71x-converge.npz": "lenet5-relu-71x-converge",
 }
+HEADLINES = ["lenet5-relu-71x", "lenet5-71x"]  # the runs reported across seeds
 DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense",
          "models/lenet5-relu-dense-val.npz": "lenet5-relu-dense-val"}
 COPIES = {"runs/lenet5-relu-dense-val/model.npz": "models/lenet5-relu-dense-val.npz"}  # run output -> committed copy
@@ -86,6 +88,7 @@ ABSENT = {"weight_decay": 0.0}  # what a setting a run.json does not record mean
 CONVERGENCE = {  # run directory under results/ -> what it is
     "lenet5-relu-71x": "`lenet5-relu-71x`",
     "lenet5-71x/round2": "`lenet5-71x`, round 2",
+    "lenet5-relu-71x-converge": "`lenet5-relu-71x-converge`",
 }
 
 
@@ -138,7 +141,7 @@ def mean_sd(values):
 def seeds_table():
     lines = ["| recipe | seeds | test accuracy, each seed | mean +- sd | magnitude baseline, each seed | mean +- sd |",
              "|---|---:|---|---:|---|---:|"]
-    for model, run in MODELS.items():
+    for run in HEADLINES:
         runs = seed_runs(run)
         acc = [r["accuracy"]["after_retraining"] for _, r in runs]
         base = [r.get("baseline_magnitude_acc") for _, r in runs]
@@ -191,6 +194,11 @@ def experiments_table():
              "configuration, as a command |", "|---|---|---:|---:|---:|---|---|"]
     for folder, note in notes.items():
         run = RESULTS / "experiments" / folder
+        if not (run / "report.json").exists() and (run / "history_admm.csv").exists():  # a run stopped in ADMM
+            header, *rows = csv_rows(run / "history_admm.csv")
+            lines.append(f"| `{folder}/` | {note} | | | | not by k = {max(dict(zip(header, r))['k'] for r in rows)} | "
+                         f"`{command_of(load(run / 'run.json'))}` |")
+            continue
         if not (run / "report.json").exists() and not (run / "round1" / "report.json").exists():
             logs = sorted(run.glob("*.log"))  # a sweep script's logs: one JSON line per epoch
             last = [json.loads(f.read_text().splitlines()[-1])["test_acc"] for f in logs]

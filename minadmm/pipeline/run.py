@@ -174,7 +174,8 @@ def run_plan(out, plan, data, resume=False, log=print):
     if not resume:
         (out / "plan.json").write_text(json.dumps(plan, indent=1))
     if plan["quick"]:
-        data = subset(data, QUICK["train"], QUICK["test"])
+        held_out = max(r["config"].get("val", 0) for r in plan["rounds"])  # a validation split comes on top
+        data = subset(data, QUICK["train"] + held_out, QUICK["test"])
     start, rows, report = plan["from"], [], None
     for r, rnd in enumerate(plan["rounds"]):
         d = round_dir(out, plan, r)
