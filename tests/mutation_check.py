@@ -62,7 +62,7 @@ MUTANTS = [
     ("admm/steps.py", "return U * (rho_old / rho_new)", "return U", "U rescaling: none"),
     ("admm/loop.py", "U = {i: u_step(state.U[i], W[i], Z[i]) for i in l}", "U = {i: u_step(state.U[i], W[i], Z_prev[i]) for i in l}", "loop: U-step with Z^k"),
     ("admm/loop.py", "Z = {i: z_step(W[i], state.U[i], l[i], project) for i in l}", "Z = {i: z_step(W[i], 0 * state.U[i], l[i], project) for i in l}", "loop: Z-step without U"),
-    ("admm/loop.py", "**residuals(W[i], Z[i], Z_prev[i], U[i], state.rho[i], eps_abs, eps_rel)", "**residuals(W[i], Z[i], Z_prev[i], state.U[i], state.rho[i], eps_abs, eps_rel)", "loop: eps_dual with U^k"),
+    ("admm/loop.py", "res = {i: residuals(W[i], Z[i], Z_prev[i], U[i], state.rho[i], eps_abs, eps_rel) for i in l}", "res = {i: residuals(W[i], Z[i], Z_prev[i], state.U[i], state.rho[i], eps_abs, eps_rel) for i in l}", "loop: eps_dual with U^k"),
     ("admm/loop.py", "rho_update(i, state.k, state.rho[i], res[i][\"r\"], res[i][\"s\"])", "rho_update(i, state.k + 1, state.rho[i], res[i][\"r\"], res[i][\"s\"])", "loop: rho index + 1"),
     ("admm/loop.py", "rho_update(i, state.k, state.rho[i], res[i][\"r\"], res[i][\"s\"])", "rho_update(i, state.k, state.rho[i], res[i][\"s\"], res[i][\"r\"])", "loop: r and s swapped in the rho update"),
     ("admm/loop.py", "if rescale_U:", "if not rescale_U:", "loop: rescaling switched"),
