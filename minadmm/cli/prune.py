@@ -54,7 +54,6 @@ SWITCHES = [  # (option, PruneConfig field, value it sets, help)
     ("--early-stop", "early_stop", True, "stop ADMM once every layer meets Boyd's r <= eps_pri and s <= eps_dual "
                                          "(--admm-iters is then the cap)"),
 ]
-QUICK_SCHEDULE = {"admm_iters": 3, "w_epochs": 1, "retrain_epochs": 1}
 RUN_OPTIONS = {"out", "resume", "overwrite", "data", "no_download", "func", "command"}  # not ignored by --resume
 
 
@@ -106,7 +105,7 @@ def resolve_plan(args, command):
     """The plan (pipeline.run.make_plan) that the options describe, every input checked before any work."""
     from ..nn.model import build
     from ..pipeline.presets import find_file, load_preset, override
-    from ..pipeline.run import check_model_files, make_plan
+    from ..pipeline.run import QUICK_SCHEDULE, check_model_files, make_plan
     from ..pruning.config import PruneConfig
     from ..pruning.targets import check_keep, parse_keep
     values = {field: getattr(args, field) for _, field, *_ in SCHEDULE_OPTIONS + SWITCHES

@@ -25,7 +25,8 @@ from ..report.report import build_report, rounds_markdown, write_report
 from ..train.fit import TrainConfig, fit
 from ..train.records import load_history
 
-QUICK = {"train": 6000, "test": 2000, "admm_iters": 3, "w_epochs": 1, "retrain_epochs": 1}
+QUICK = {"train": 6000, "test": 2000}  # --quick: the data subset ...
+QUICK_SCHEDULE = {"admm_iters": 3, "w_epochs": 1, "retrain_epochs": 1}  # ... and the schedule, unless given
 
 
 def subset(data, n_train, n_test):
