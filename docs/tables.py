@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 MODELS = {  # committed model file -> the run directory (under results/) that made it
+    "models/lenet5-relu-admm-71x-converge.npz": "lenet5-relu-71x-converge",
     "models/lenet5-relu-admm-71x.npz": "lenet5-relu-71x",
     "models/lenet5-admm-71x.npz": "lenet5-71x",
-    "models/lenet5-relu-admm-71x-converge.npz": "lenet5-relu-71x-converge",
 }
-HEADLINES = ["lenet5-relu-71x", "lenet5-71x"]  # the runs reported across seeds
+HEADLINES = ["lenet5-relu-71x-converge", "lenet5-relu-71x", "lenet5-71x"]  # the runs reported across seeds
 DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense",
          "models/lenet5-relu-dense-val.npz": "lenet5-relu-dense-val"}
 COPIES = {"runs/lenet5-relu-dense-val/model.npz": "models/lenet5-relu-dense-val.npz"}  # run output -> committed copy
@@ -86,9 +86,9 @@ ABSENT = {"weight_decay": 0.0}  # what a setting a run.json does not record mean
 
 
 CONVERGENCE = {  # run directory under results/ -> what it is
+    "lenet5-relu-71x-converge": "`lenet5-relu-71x-converge`",
     "lenet5-relu-71x": "`lenet5-relu-71x`",
     "lenet5-71x/round2": "`lenet5-71x`, round 2",
-    "lenet5-relu-71x-converge": "`lenet5-relu-71x-converge`",
 }
 
 
@@ -126,8 +126,18 @@ def seed_runs(run):
     """The reports of the run that made a committed model and of its seed runs (results/seeds/<run>-seed*/),
     as (seed, last round's report) pairs, in seed order."""
     runs = [RESULTS / run] + sorted((RESULTS / "seeds").glob(f"{run}-seed*"))
-    out = [(load(r / "plan.json")["rounds"][-1]["config"]["seed"], round_reports(r)[-1]) for r in runs]
+    out = [(load(r / "plan.json")["rounds"][-1]["config"]["seed"], round_reports(r)[-1], r) for r in runs]
     return sorted(out, key=lambda p: p[0])
+
+
+def boyd_summary(run):
+    """From the ADMM history of a run's last round: 'every layer at k = 47' or '1 of 4 layers at k = 16'."""
+    from minadmm.report.report import convergence
+    last = sorted(run.glob("round[0-9]*"), key=lambda p: int(p.name[5:]))[-1:] or [run]
+    header, *rows = csv_rows(last[0] / "history_admm.csv")
+    conv = convergence([dict(zip(header, v)) for v in rows])
+    met, k = sum(c["met_at_end"] for c in conv.values()), max(c["iterations"] for c in conv.values())
+    return f"every layer at k = {k}" if met == len(conv) else f"{met} of {len(conv)} layers at k = {k}"
 
 
 def mean_sd(values):
@@ -139,16 +149,16 @@ def mean_sd(values):
 
 
 def seeds_table():
-    lines = ["| recipe | seeds | test accuracy, each seed | mean +- sd | magnitude baseline, each seed | mean +- sd |",
-             "|---|---:|---|---:|---|---:|"]
+    lines = ["| recipe | seeds | test accuracy, each seed | mean +- sd | magnitude baseline, each seed | mean +- sd | "
+             "ADMM met Boyd's criterion, each seed |", "|---|---:|---|---:|---|---:|---|"]
     for run in HEADLINES:
         runs = seed_runs(run)
-        acc = [r["accuracy"]["after_retraining"] for _, r in runs]
-        base = [r.get("baseline_magnitude_acc") for _, r in runs]
+        acc = [r["accuracy"]["after_retraining"] for _, r, _ in runs]
+        base = [r.get("baseline_magnitude_acc") for _, r, _ in runs]
         base = [b for b in base if b is not None]
-        lines.append(f"| `{load(RESULTS / run / 'plan.json')['preset']}` | {', '.join(str(s) for s, _ in runs)} | "
+        lines.append(f"| `{load(RESULTS / run / 'plan.json')['preset']}` | {', '.join(str(s) for s, _, _ in runs)} | "
                      f"{', '.join(pct(a) for a in acc)} | **{mean_sd(acc)}** | {', '.join(pct(b) for b in base)} | "
-                     f"{mean_sd(base) if base else ''} |")
+                     f"{mean_sd(base) if base else ''} | {'; '.join(boyd_summary(d) for _, _, d in runs)} |")
     return "\n".join(lines)
 
 

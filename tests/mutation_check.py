@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "minadmm"
-FAST = ["tests/test_admm.py", "tests/test_equations.py", "tests/test_projections.py"]
+FAST = ["tests/test_admm.py", "tests/test_equations.py", "tests/test_projections.py", "tests/test_budget.py"]
 ALL_MATH = FAST + ["tests/test_kernels.py", "tests/test_layers.py", "tests/test_optim_model.py"]
 
 # (file under minadmm/, the exact text, its mutant, what changes)
@@ -80,6 +80,13 @@ MUTANTS = [
     ("admm/projections.py", "return int(np.floor(ratio * n + 0.5))", "return int(np.ceil(ratio * n))", "keep count: ceiling"),
     ("admm/projections.py", "mask = a > t\n", "mask = a >= t\n", "ties: all kept (percentile rule)"),
     ("admm/projections.py", "ties = np.flatnonzero(a == t)[:k - int(mask.sum())]", "ties = np.flatnonzero(a == t)[::-1][:k - int(mask.sum())]", "ties: largest index first"),
+    ("admm/projections.py", "counts = {i: min(floor, np.asarray(x).size) for i, x in xs.items()}", "counts = {i: 0 for i in xs}", "budget: floor left out"),
+    ("admm/projections.py", "rest.append(np.sort(a)[::-1][counts[i]:])", "rest.append(np.sort(a)[counts[i]:])", "budget: smallest magnitudes first within a layer"),
+    ("admm/projections.py", "order = np.lexsort((np.arange(values.size), -values))[:extra]", "order = np.lexsort((np.arange(values.size), values))[:extra]", "budget: smallest magnitudes over the layers"),
+    ("admm/projections.py", "scale = {i: float(np.abs(x).max(initial=0.0)) or 1.0 for i, x in xs.items()}", "scale = {i: float(np.abs(x).mean()) or 1.0 for i, x in xs.items()}", "budget normalised: by the mean, not the largest"),
+    ("admm/steps.py", "return budget.project({i: W[i] + U[i] for i in W})", "return budget.project({i: W[i] - U[i] for i in W})", "budget Z-step: W - U"),
+    ("admm/steps.py", "return budget.project({i: W[i] + U[i] for i in W})", "return budget.project({i: W[i] for i in W})", "budget Z-step: U left out"),
+    ("pruning/retrain.py", "        keep = budget.project({name: model[name].params[\"W\"] for name in keep})[1]\n", "", "hard pruning: the budget ignored"),
     ("nn/optim.py", "        if mask is not None:\n            v *= mask\n", "        if mask is not None:\n            pass\n", "SGD: momentum of pruned weights kept"),
     ("nn/kernels.py", "mi = (b1 * m[i] + omb1 * gi) * mask[i]", "mi = (b1 * m[i] + omb1 * gi)", "Adam masked: first moment of pruned weights kept"),
     ("nn/kernels.py", "vi = (b2 * v[i] + omb2 * gi * gi) * mask[i]", "vi = (b2 * v[i] + omb2 * gi * gi)", "Adam masked: second moment of pruned weights kept"),
@@ -108,6 +115,8 @@ def main():
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for rel, text, mutant, what in MUTANTS:
+            if sys.argv[1:] and not any(word in what for word in sys.argv[1:]):
+                continue  # python tests/mutation_check.py WORD...: only the changes whose description has a WORD
             path = PKG / rel
             source = path.read_text()
             if source.count(text) != 1:
@@ -124,7 +133,8 @@ def main():
             print(f"{verdict:8} {what}  ({rel})", flush=True)
             if code != 1:
                 survived.append(what)
-    print(f"{len(MUTANTS) - len(survived)} of {len(MUTANTS)} changes caught")
+    tried = [m for m in MUTANTS if not sys.argv[1:] or any(word in m[3] for word in sys.argv[1:])]
+    print(f"{len(tried) - len(survived)} of {len(tried)} changes caught")
     return len(survived)
 
 

@@ -25,10 +25,12 @@ def without_seconds(rows):
     return [{k: v for k, v in r.items() if k not in ("seconds", "samples_per_s")} for r in rows]
 
 
-@pytest.mark.parametrize("shift", [0, 2])  # the W-step's augmentation draws from the checkpointed RNG too
-def test_admm_resumed_equals_uninterrupted(shift, mnist, tmp_path):
+# shift: the W-step's augmentation draws from the checkpointed RNG too; budget: one budget over all layers
+@pytest.mark.parametrize("shift,budget", [(0, 0), (2, 0), (0, 6050)])
+def test_admm_resumed_equals_uninterrupted(shift, budget, mnist, tmp_path):
     data = small(mnist)
-    cfg = PruneConfig(admm_iters=3, rho_growth=1.5, admm_shift=shift, admm_keep=0.5)  # dropout: its RNG too
+    cfg = PruneConfig(admm_iters=3, rho_growth=1.5, admm_shift=shift, admm_keep=0.5,  # dropout: its RNG too
+                      budget=budget, budget_floor=50 if budget else 0)
     full = lenet5(seed=2)
     state, history = run_admm(full, data, KEEP, cfg, log=lambda s: None)
     part = lenet5(seed=2)
@@ -43,7 +45,7 @@ def test_admm_resumed_equals_uninterrupted(shift, mnist, tmp_path):
     for i in KEEP:
         np.testing.assert_array_equal(state.Z[i], state2.Z[i])
         np.testing.assert_array_equal(state.U[i], state2.U[i])
-    assert state.rho == state2.rho and state.k == state2.k == 3
+    assert state.rho == state2.rho and state.k == state2.k == 3 and state.l == state2.l
     assert without_seconds(history) == without_seconds(history2)
 
 

@@ -68,6 +68,11 @@ def run_cli(*args):
     (["prune", "--preset", "lenet5-71x-one-round", "--distill-admm", "--out", "x"], "distill_admm=True needs distill > 0"),
     (["prune", "--preset", "lenet5-71x", "--distill", "0.5", "--teacher", "missing.npz", "--out", "x"],
      "model file missing.npz does not exist"),
+    (["prune", "--budget", "500000", "--out", "x"], "--budget 500000 exceeds the 430,500 weights"),
+    (["prune", "--budget", "30", "--budget-floor", "10", "--out", "x"], "its --budget-floor 10 (needs at least 40)"),
+    (["prune", "--keep", "fc1=10", "--budget-floor", "10", "--out", "x"], "budget_floor=10 needs a budget"),
+    (["prune", "--budget", "-5", "--out", "x"], "budget=-5: expected an integer >= 0"),
+    (["prune", "--preset", "lenet5-relu-71x", "--lr-min", "0.01", "--out", "x"], "admm_lr_min=0.01: expected a floor"),
 ])
 def test_cli_bad_input_one_line_error(args, message, tmp_path):
     r = subprocess.run([sys.executable, "-m", "minadmm", *args], capture_output=True, text=True, cwd=tmp_path)

@@ -2,7 +2,8 @@
 
     for k = 0, 1, ..., iters - 1:
         W^{k+1}   = argmin_W f(W) + sum_i rho_i/2 ||W_i - Z_i^k + U_i^k||_F^2   W-step (the caller's solver)
-        Z_i^{k+1} = Proj_{S_i}(W_i^{k+1} + U_i^k)                                Z-step
+        Z_i^{k+1} = Proj_{S_i}(W_i^{k+1} + U_i^k)                                Z-step (or, with a budget,
+                                                                                 all layers at once)
         U_i^{k+1} = U_i^k + W_i^{k+1} - Z_i^{k+1}                                U-step
         r_i = ||W_i^{k+1} - Z_i^{k+1}||,  s_i = rho_i ||Z_i^{k+1} - Z_i^k||      residuals, eps_pri_i, eps_dual_i
         rho_i <- schedule(k + 1, rho_i, r_i, s_i),  U_i <- U_i rho_old / rho_new  rho update
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from .projections import project_cardinality
-from .steps import boyd_eps, converged, dual_residual, primal_residual, rescale_dual, u_step, z_step
+from .steps import boyd_eps, converged, dual_residual, primal_residual, rescale_dual, u_step, z_step, z_step_budget
 
 
 @dataclass
@@ -26,8 +27,9 @@ class ADMMState:
     """What ADMM carries from one iteration to the next, per pruned layer i:
 
     W[i]    the layer's weights (a view of the model's array: the W-step updates it in place)
-    l[i]    the keep count of S_i = {card <= l_i}
+    l[i]    the keep count of S_i = {card <= l_i}; with a ``budget``, the count the last Z-step gave layer i
     Z[i], U[i], rho[i]   the current Z^k, U^k, rho_i; ``k`` the number of iterations done.
+    budget  None, or one set for all layers at once (``projections.Budget``: sum of counts <= L)
     """
     W: dict
     l: dict
@@ -35,17 +37,22 @@ class ADMMState:
     U: dict = field(default_factory=dict)
     rho: dict = field(default_factory=dict)
     k: int = 0
+    budget: object = None
 
     @classmethod
-    def start(cls, W, l, rho, project=project_cardinality):
+    def start(cls, W, l, rho, project=project_cardinality, budget=None):
         """The authors' initialisation: Z^0 = Proj_S(W^0), U^0 = 0. ``rho``: rho_0, one number for every
-        layer or a dict layer -> number; ``project(x, l_i)``: the projection onto S_i (as for ``admm``)."""
+        layer or a dict layer -> number; ``project(x, l_i)``: the projection onto S_i (as for ``admm``);
+        ``budget``: S is one budget over the layers of ``l`` instead (the values of ``l`` are then unused)."""
         rho = dict(rho) if isinstance(rho, dict) else {i: rho for i in l}
         for i, r in rho.items():
             if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
                 raise InputError(f"rho for layer {i!r} is {r!r}: expected a positive number")
-        return cls(W=dict(W), l=dict(l), Z={i: project(W[i], l[i]) for i in l},
-                   U={i: np.zeros_like(W[i]) for i in l}, rho=rho)
+        if budget is not None:
+            Z, l = budget.project({i: W[i] for i in l})
+        else:
+            Z = {i: project(W[i], l[i]) for i in l}
+        return cls(W=dict(W), l=dict(l), Z=Z, U={i: np.zeros_like(W[i]) for i in l}, rho=rho, budget=budget)
 
     def arrays(self):
         """Z and U as one flat dict (for checkpoints)."""
@@ -56,6 +63,8 @@ class ADMMState:
         self.Z = {i: arrays[f"Z:{i}"] for i in self.l}
         self.U = {i: arrays[f"U:{i}"] for i in self.l}
         self.k, self.rho = k, dict(rho)
+        if self.budget is not None:
+            self.l = {i: int(np.count_nonzero(z)) for i, z in self.Z.items()}
 
 
 def residuals(W, Z, Z_prev, U, rho, eps_abs, eps_rel):
@@ -82,7 +91,11 @@ def admm(state, w_step, iters, rho_update, eps_abs, eps_rel, stop_on_convergence
     while state.k < iters:
         info = w_step(state.Z, state.U, state.rho, state.k)                       # W-step
         Z_prev = state.Z
-        Z = {i: z_step(W[i], state.U[i], l[i], project) for i in l}                # Z-step
+        if state.budget is None:
+            Z = {i: z_step(W[i], state.U[i], l[i], project) for i in l}            # Z-step
+        else:
+            Z, l = z_step_budget(W, state.U, state.budget)                         # Z-step, one budget
+            state.l = l
         U = {i: u_step(state.U[i], W[i], Z[i]) for i in l}                         # U-step
         res = {i: residuals(W[i], Z[i], Z_prev[i], U[i], state.rho[i], eps_abs, eps_rel) for i in l}  # r, s, eps
         rows = [{"layer": i, **res[i], "rho": state.rho[i], "nnz_Z": int(np.count_nonzero(Z[i])), "keep": l[i]}

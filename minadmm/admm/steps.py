@@ -32,6 +32,12 @@ def z_step(W, U, l, project=project_cardinality):
     return project(W + U, l)
 
 
+def z_step_budget(W, U, budget):
+    """Z^{k+1} = Proj_S(W^{k+1} + U^k) over all layers at once (dicts layer -> array), S = one budget of L
+    non-zeros (``projections.Budget``); returns (Z, l) with l_i the count layer i got."""
+    return budget.project({i: W[i] + U[i] for i in W})
+
+
 def u_step(U, W, Z):
     """U^{k+1} = U^k + W^{k+1} - Z^{k+1}  (scaled dual update)."""
     return U + W - Z

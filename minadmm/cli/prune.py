@@ -32,6 +32,7 @@ SCHEDULE_OPTIONS = [
     ("--rho-max", "rho_max", "posfloat", "largest rho"),
     ("--lr", "lr", "posfloat", "W-step Adam learning rate"),
     ("--lr-decay", "admm_lr_decay", "posfloat", "W-step lr factor per ADMM iteration, in (0, 1]"),
+    ("--lr-min", "admm_lr_min", float, "W-step lr floor under --lr-decay (0: none)"),
     ("--weight-decay", "weight_decay", float, "W-step L2 coefficient"),
     ("--batch-size", "batch_size", "posint", "mini-batch size"),
     ("--admm-keep", "admm_keep", float, "dropout keep probability in the W-step"),
@@ -45,12 +46,17 @@ SCHEDULE_OPTIONS = [
     ("--distill-temp", "distill_temp", float, "distillation temperature T"),
     ("--eps-abs", "eps_abs", float, "Boyd's absolute tolerance"),
     ("--eps-rel", "eps_rel", float, "Boyd's relative tolerance"),
+    ("--budget", "budget", int, "one budget of L non-zero weights over all pruned layers (the Z-step chooses each "
+                                "layer's count; without --keep: every layer); 0: the per-layer counts of --keep"),
+    ("--budget-floor", "budget_floor", int, "with --budget: the fewest weights any layer keeps"),
     ("--seed", "seed", int, "seed of the data order (ADMM) and of retraining (seed + 1)"),
     ("--val", "val", int, "hold out the first VAL training images as a validation split (0: none)"),
 ]
 SWITCHES = [  # (option, PruneConfig field, value it sets, help)
     ("--no-rescale-u", "rescale_U", False, "do not rescale U when rho changes (the authors' code)"),
     ("--distill-admm", "distill_admm", True, "distil in the ADMM W-step too (same ALPHA, T and teacher)"),
+    ("--budget-normalise", "budget_normalise", True, "with --budget: rank each layer's weights by |W + U| over the "
+                                                     "layer's largest (a heuristic) instead of |W + U| (the projection)"),
     ("--early-stop", "early_stop", True, "stop ADMM once every layer meets Boyd's r <= eps_pri and s <= eps_dual "
                                          "(--admm-iters is then the cap)"),
 ]
@@ -79,7 +85,7 @@ def add_prune_parser(sub, data_args):
     p.add_argument("--teacher", default=None, help="teacher model .npz for --distill (default: the dense start)")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--quick", action="store_true",
-                   help="a one-minute demo: 6,000 training images, 3 ADMM iterations, 1 retraining epoch per round")
+                   help="a one-minute demo: 6,000 training images, 10 ADMM iterations, 1 retraining epoch per round")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--overwrite", action="store_true", help="replace a run in --out")
     p.add_argument("--no-baseline", action="store_true", help="skip the magnitude-pruning baseline")
@@ -107,7 +113,7 @@ def resolve_plan(args, command):
     from ..pipeline.presets import find_file, load_preset, override
     from ..pipeline.run import QUICK_SCHEDULE, check_model_files, make_plan
     from ..pruning.config import PruneConfig
-    from ..pruning.targets import check_keep, parse_keep
+    from ..pruning.targets import check_budget, check_keep, parse_keep
     values = {field: getattr(args, field) for _, field, *_ in SCHEDULE_OPTIONS + SWITCHES
               if getattr(args, field) is not None}
     if args.quick:
@@ -122,15 +128,18 @@ def resolve_plan(args, command):
             rounds = [{"keep": parse_keep(args.keep, build(arch)), "config": rounds[0]["config"]}]
         dense = args.dense or (preset["from"] and str(find_file(preset["from"], f"preset {args.preset}'s dense model")))
         baseline = preset["baseline"]
-    elif args.keep:
+    elif args.keep or values.get("budget"):
         arch = args.model or "lenet5"
-        rounds = [{"keep": parse_keep(args.keep, build(arch)), "config": PruneConfig.from_dict(values)}]
+        model = build(arch)
+        keep = parse_keep(args.keep, model) if args.keep else {n: model[n].params["W"].size for n in model.weight_names()}
+        rounds = [{"keep": keep, "config": PruneConfig.from_dict(values)}]
         dense, baseline = args.dense, True
     else:
-        raise InputError("give --preset NAME (minadmm presets lists them) or --keep LAYER=COUNT,... "
+        raise InputError("give --preset NAME (minadmm presets lists them), --keep LAYER=COUNT,... or --budget L "
                          "(e.g. --preset lenet5-relu-71x)")
     for r in rounds:
         check_keep(r["keep"], build(arch))
+        check_budget(r["keep"], r["config"].budget, r["config"].budget_floor, build(arch))
     check_model_files(arch, rounds[0]["config"], dense, args.teacher)
     return make_plan(arch, rounds, dense, baseline and not args.no_baseline, args.quick, args.preset, command,
                      teacher=args.teacher)

@@ -26,7 +26,7 @@ from ..train.fit import TrainConfig, fit
 from ..train.records import load_history
 
 QUICK = {"train": 6000, "test": 2000}  # --quick: the data subset ...
-QUICK_SCHEDULE = {"admm_iters": 3, "w_epochs": 1, "retrain_epochs": 1}  # ... and the schedule, unless given
+QUICK_SCHEDULE = {"admm_iters": 10, "w_epochs": 1, "retrain_epochs": 1}  # ... and the schedule, unless given
 
 
 def subset(data, n_train, n_test):
@@ -112,8 +112,9 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     measure("admm_before_hard_prune", model)
 
     # 3. hard pruning and masked retraining
-    masks = hard_prune(model, keep)
+    masks = hard_prune(model, keep, cfg.budget_set())
     measure("after_hard_prune", model)
+    kept = {name: int(masks[f"{name}.W"].sum()) for name in keep}  # = keep, unless a budget chose the counts
     if not (out / "model.npz").exists():
         t0 = time.perf_counter()
         retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log, teacher=teacher(), val=val)
@@ -139,7 +140,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     # 5. report and plots
     stage_seconds = {**seconds, "total_this_process": time.perf_counter() - t_start}
     admm_rows = load_history(out / "history_admm.json")
-    report = build_report(model, keep, accuracies, stage_seconds, run["config"], run["command"], baseline_acc,
+    report = build_report(model, kept, accuracies, stage_seconds, run["config"], run["command"], baseline_acc,
                           admm_rows=admm_rows, val_accuracies=val_accuracies or None)
     report["quick"] = run["quick"]
     plot_residuals(admm_rows, out / "residuals.png")

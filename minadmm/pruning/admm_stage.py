@@ -29,15 +29,15 @@ from .config import PruneConfig
 
 
 def make_w_step(model, W, X, y, cfg: PruneConfig, opt, rng, distill=None):
-    """The W-step as ``w_step(Z, U, rho, k)``: ``cfg.w_epochs`` epochs of ``opt`` at lr = cfg.lr *
-    cfg.admm_lr_decay^k, the penalty gradient rho_i (W_i - Z_i + U_i) added to every batch's gradient.
+    """The W-step as ``w_step(Z, U, rho, k)``: ``cfg.w_epochs`` epochs of ``opt`` at lr = max(cfg.lr *
+    cfg.admm_lr_decay^k, cfg.admm_lr_min), the penalty gradient rho_i (W_i - Z_i + U_i) added to every batch's gradient.
     Returns {"loss": f at the last epoch, "penalty": sum_i rho_i/2 ||W_i - Z_i + U_i||^2 after it, "lr"}."""
     def w_step(Z, U, rho, k):
         def add_penalty_grads():  # dL/dW_i += rho_i (W_i - Z_i + U_i)
             for i in W:
                 kernels.add_penalty_grad(model[i].grads["W"], W[i], Z[i], U[i], rho[i])
 
-        opt.lr = cfg.lr * cfg.admm_lr_decay ** k
+        opt.lr = max(cfg.lr * cfg.admm_lr_decay ** k, cfg.admm_lr_min)
         for _ in range(cfg.w_epochs):
             loss, _ = run_epoch(model, opt, X, y, cfg.batch_size, rng, grad_hook=add_penalty_grads,
                                 desc=f"ADMM {k + 1}/{cfg.admm_iters} W-step", augment=RandomShift(cfg.admm_shift),
@@ -69,7 +69,7 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
     opt = Adam(model.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     schedule = cfg.schedule()
-    state = ADMMState.start({i: model[i].params["W"] for i in keep}, keep, schedule.rho0)
+    state = ADMMState.start({i: model[i].params["W"] for i in keep}, keep, schedule.rho0, budget=cfg.budget_set())
     ckpt = Path(out_dir) / "admm_checkpoint.npz" if out_dir else None
     history = []
     if resume and ckpt is not None and ckpt.exists():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..admm.projections import Budget
 from ..admm.rho import ResidualBalancing, RhoSchedule
 from ..data.augment import check_shift
 from ..errors import InputError
@@ -28,7 +29,8 @@ class PruneConfig:
     rho_max: float = 1.0
     rescale_U: bool = True
     lr: float = 1e-3
-    admm_lr_decay: float = 1.0  # W-step lr multiplied by this after every ADMM iteration
+    admm_lr_decay: float = 1.0  # W-step lr multiplied by this after every ADMM iteration ...
+    admm_lr_min: float = 0.0  # ... but never below this (0: no floor)
     weight_decay: float = 5e-5  # L2 during the W-step, as the authors' train_loss (5e-5 * sum(W^2) / 2)
     batch_size: int = 50
     admm_keep: float = 1.0  # dropout keep during the W-step (the authors turn dropout off)
@@ -44,6 +46,9 @@ class PruneConfig:
     eps_abs: float = 1e-4
     eps_rel: float = 1e-2  # Boyd's reference code (lasso.m) uses eps_abs 1e-4, eps_rel 1e-2
     early_stop: bool = False  # stop ADMM once every layer meets r <= eps_pri and s <= eps_dual (admm_iters: the cap)
+    budget: int = 0  # L > 0: one budget of L non-zeros over all pruned layers instead of per-layer counts
+    budget_floor: int = 0  # ... each layer keeping at least this many
+    budget_normalise: bool = False  # ... ranked by |W + U| / its layer's max (a heuristic) instead of |W + U|
     seed: int = 0  # data order of the ADMM stage (seed) and of masked retraining (seed + 1)
     val: int = 0  # training images held out as a validation split (the first val of them); 0: none
 
@@ -65,6 +70,8 @@ class PruneConfig:
         for name in ("lr", "retrain_lr"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name}={getattr(self, name)!r}: expected a positive number")
+        if not 0 <= self.admm_lr_min <= self.lr:
+            raise InputError(f"admm_lr_min={self.admm_lr_min!r}: expected a floor in [0, lr={self.lr!r}]")
         check_shift(self.admm_shift)
         check_shift(self.retrain_shift)
         check_distill(self.distill, self.distill_temp)
@@ -73,6 +80,12 @@ class PruneConfig:
         for name in ("eps_abs", "eps_rel"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name}={getattr(self, name)!r}: expected a tolerance >= 0")
+        for name in ("budget", "budget_floor"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise InputError(f"{name}={v!r}: expected an integer >= 0")
+        if self.budget_floor and not self.budget:
+            raise InputError(f"budget_floor={self.budget_floor} needs a budget (budget > 0)")
         if not (isinstance(self.val, int) and self.val >= 0):
             raise InputError(f"val={self.val!r}: expected a number of training images to hold out, >= 0")
         self.schedule()  # validates the rho schedule's settings
@@ -85,6 +98,10 @@ class PruneConfig:
             raise InputError(f"{where}: unknown setting {unknown[0]!r}; valid settings are "
                              f"{', '.join(cls.__dataclass_fields__)}")
         return cls(**values)
+
+    def budget_set(self):
+        """The global-budget set (``admm.projections.Budget``) these settings describe, or None."""
+        return Budget(self.budget, self.budget_floor, self.budget_normalise) if self.budget else None
 
     def schedule(self):
         """The rho schedule object (``admm.rho``) these settings describe."""

@@ -17,8 +17,12 @@ from .admm_stage import diverged
 from .config import PruneConfig
 
 
-def hard_prune(model, keep):
-    """W_i <- Proj_{S_i}(W_i) in place for every layer of ``keep``; returns the masks {"layer.W": bool array}."""
+def hard_prune(model, keep, budget=None):
+    """W_i <- Proj_{S_i}(W_i) in place for every layer of ``keep``; returns the masks {"layer.W": bool array}.
+    With a ``budget`` (``admm.projections.Budget``), W <- Proj_S(W) for the layers of ``keep`` at once: the
+    L largest weights over all of them (after each layer's floor)."""
+    if budget is not None:
+        keep = budget.project({name: model[name].params["W"] for name in keep})[1]
     masks = {}
     for name, l in keep.items():
         W = model[name].params["W"]
@@ -50,8 +54,9 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
 
 def magnitude_prune(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None,
                     val=None):
-    """The heuristic baseline, one-shot: keep the l_i largest dense weights per layer, then the same masked
-    retraining (with the same teacher when ``cfg.distill`` > 0). Returns (masks, history)."""
-    masks = hard_prune(model, keep)
+    """The heuristic baseline, one-shot: keep the l_i largest dense weights per layer (with ``cfg.budget``:
+    the L largest over all layers, global magnitude pruning), then the same masked retraining (with the same
+    teacher when ``cfg.distill`` > 0). Returns (masks, history)."""
+    masks = hard_prune(model, keep, cfg.budget_set())
     return masks, retrain(model, data, masks, cfg, out_dir, name="baseline_retrain", resume=resume, log=log,
                           teacher=teacher, val=val)

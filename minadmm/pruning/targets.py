@@ -57,3 +57,17 @@ def check_keep(keep, model):
         if count > sizes[name]:
             raise InputError(f"keep count {count} for {name} exceeds its {sizes[name]} weights")
     return dict(keep)
+
+
+def check_budget(keep, budget, floor, model):
+    """Validate a global budget of ``budget`` non-zeros over the layers of ``keep`` (0: none), each layer
+    keeping at least ``floor``: the budget must fit every layer's floor and at most the layers' weights."""
+    if not budget:
+        return
+    sizes = layer_sizes(model)
+    total = sum(sizes[name] for name in keep)
+    if budget > total:
+        raise InputError(f"--budget {budget} exceeds the {total:,} weights of the pruned layers {list(keep)}")
+    if floor * len(keep) > budget:
+        raise InputError(f"--budget {budget} cannot give each of the {len(keep)} pruned layers its --budget-floor "
+                         f"{floor} (needs at least {floor * len(keep)})")

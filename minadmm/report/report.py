@@ -68,6 +68,12 @@ def to_markdown(report):
     lines.append(f"| **total** | {report['weights']:,} | {report['kept']:,} | "
                  f"{100 * report['kept'] / report['weights']:.2f}% | "
                  + ("6,050 | 1.41% |" if report["arch"].startswith("lenet5") else "- | - |"))
+    cfg = report.get("config", {})
+    if cfg.get("budget"):
+        ranking = "|W + U| over its layer's largest" if cfg.get("budget_normalise") else "|W + U|"
+        lines += ["", f"One budget of {cfg['budget']:,} non-zero weights over all pruned layers (each keeping at least "
+                      f"{cfg.get('budget_floor', 0)}, ranked by {ranking}): the per-layer counts above are the ones "
+                      "the Z-step chose."]
     paper_c = f" (paper: {report['paper']['compression']}x)" if "paper" in report else ""
     lines += ["", f"Compression (weights): **{report['compression']:.1f}x**{paper_c}",
               f"Compression counting biases as unpruned parameters: {report['compression_with_biases']:.1f}x", "",
