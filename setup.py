@@ -15,9 +15,11 @@ setup(
         "matplotlib>=3.6",
         "tqdm>=4.60",
         "threadpoolctl>=3",
+        "joblib>=1.3",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "jupytext>=1.14", "nbclient>=0.7", "ipykernel>=6"],
+        "dask": ["dask[distributed]>=2023.1"],
     },
     entry_points={"console_scripts": ["minadmm=minadmm.cli:main"]},
 )

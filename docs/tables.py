@@ -112,6 +112,25 @@ def convergence_table():
     return "\n".join(lines)
 
 
+BUDGET = ["lenet5-relu-71x", "lenet5-relu-71x-budget"]  # the same schedule: the paper's counts, one budget
+
+
+def budget_table():
+    """Per-layer counts by hand (the paper's) against those one global budget chose, with the accuracies."""
+    lines = ["| recipe | non-zeros conv1 / conv2 / fc1 / fc2, each seed | test accuracy, each seed | mean +- sd | "
+             "magnitude baseline (seed 0) |", "|---|---|---|---:|---:|"]
+    for run in BUDGET:
+        if not (RESULTS / run).exists():
+            continue
+        runs = seed_runs(run)
+        counts = [" / ".join(f"{r['kept']:,}" for r in report["layers"]) for _, report, _ in runs]
+        counts = f"{counts[0]} (each seed)" if len(set(counts)) == 1 else "; ".join(counts)
+        acc = [r["accuracy"]["after_retraining"] for _, r, _ in runs]
+        lines.append(f"| `{load(RESULTS / run / 'plan.json')['preset']}` | {counts} | {', '.join(pct(a) for a in acc)} | "
+                     f"**{mean_sd(acc)}** | {pct(runs[0][1].get('baseline_magnitude_acc'))} |")
+    return "\n".join(lines)
+
+
 def csv_rows(path):
     """The rows of a history CSV with numbers as floats (k as int)."""
     import csv
@@ -137,7 +156,9 @@ def boyd_summary(run):
     header, *rows = csv_rows(last[0] / "history_admm.csv")
     conv = convergence([dict(zip(header, v)) for v in rows])
     met, k = sum(c["met_at_end"] for c in conv.values()), max(c["iterations"] for c in conv.values())
-    return f"every layer at k = {k}" if met == len(conv) else f"{met} of {len(conv)} layers at k = {k}"
+    if met == len(conv):
+        return f"every layer at k = {k}"
+    return f"no layer at k = {k}" if met == 0 else f"{met} of {len(conv)} layers at k = {k}"
 
 
 def mean_sd(values):
@@ -258,7 +279,7 @@ def admm_loop():
     return "```python\n" + body.rstrip() + "\n```"
 
 
-TABLES = {"admm_loop": admm_loop, "seeds": seeds_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+TABLES = {"admm_loop": admm_loop, "seeds": seeds_table, "budget": budget_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 

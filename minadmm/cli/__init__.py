@@ -1,4 +1,4 @@
-"""Command line: ``minadmm train``, ``evaluate``, ``prune``, ``presets`` (also ``python -m minadmm``).
+"""Command line: ``minadmm train``, ``evaluate``, ``prune``, ``presets``, ``sweep`` (also ``python -m minadmm``).
 
 Bad input (an ``InputError``, a missing or unwritable file, MNIST not found, a diverging run) ends in a
 one-line ``minadmm: error: ...`` and exit status 2; any other exception is a bug and keeps its traceback.
@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import InputError
 from .common import CLIError, data_args, layer_stats, load_data
 from .prune import add_prune_parser, number
+from .sweep import add_sweep_parser
 
 
 def cmd_train(args):
@@ -94,6 +95,7 @@ def build_parser():
     e.set_defaults(func=cmd_evaluate)
 
     add_prune_parser(sub, data_args)
+    add_sweep_parser(sub)
     return p
 
 

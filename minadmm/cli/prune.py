@@ -85,7 +85,7 @@ def add_prune_parser(sub, data_args):
     p.add_argument("--teacher", default=None, help="teacher model .npz for --distill (default: the dense start)")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--quick", action="store_true",
-                   help="a one-minute demo: 6,000 training images, 10 ADMM iterations, 1 retraining epoch per round")
+                   help="a one-minute demo: 6,000 training images, 10 ADMM iterations of 3 epochs, 1 retraining epoch per round")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--overwrite", action="store_true", help="replace a run in --out")
     p.add_argument("--no-baseline", action="store_true", help="skip the magnitude-pruning baseline")

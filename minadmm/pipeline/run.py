@@ -26,7 +26,7 @@ from ..train.fit import TrainConfig, fit
 from ..train.records import load_history
 
 QUICK = {"train": 6000, "test": 2000}  # --quick: the data subset ...
-QUICK_SCHEDULE = {"admm_iters": 10, "w_epochs": 1, "retrain_epochs": 1}  # ... and the schedule, unless given
+QUICK_SCHEDULE = {"admm_iters": 10, "w_epochs": 3, "retrain_epochs": 1}  # ... and the schedule, unless given
 
 
 def subset(data, n_train, n_test):
