@@ -1,4 +1,5 @@
-"""Command line: ``minadmm train``, ``evaluate``, ``prune``, ``presets``, ``sweep`` (also ``python -m minadmm``).
+"""Command line: ``minadmm train``, ``evaluate``, ``prune``, ``presets``, ``sweep``, ``sensitivity`` (also
+``python -m minadmm``).
 
 Bad input (an ``InputError``, a missing or unwritable file, MNIST not found, a diverging run) ends in a
 one-line ``minadmm: error: ...`` and exit status 2; any other exception is a bug and keeps its traceback.
@@ -66,6 +67,20 @@ def cmd_evaluate(args):
     return 0
 
 
+def cmd_sensitivity(args):
+    from ..pipeline.sensitivity import check_ratios, sensitivity
+    from ..nn.model import load_model
+    try:
+        ratios = [float(q) for q in args.ratios.split(",")]
+    except ValueError:
+        raise CLIError(f"--ratios {args.ratios!r}: expected comma-separated keep ratios in (0, 1]") from None
+    ratios = check_ratios(ratios)
+    load_model(args.dense)  # a bad model file stops here, before MNIST is read
+    rows = sensitivity(args.dense, load_data(args), ratios, args.retrain_epochs, args.val, args.seed, args.out)
+    print(f"{len(rows)} rows: {Path(args.out) / 'sensitivity.md'}, {Path(args.out) / 'sensitivity.png'}")
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="minadmm", description="ADMM weight pruning of neural networks")
     sub = p.add_subparsers(dest="command", required=True)
@@ -96,6 +111,16 @@ def build_parser():
 
     add_prune_parser(sub, data_args)
     add_sweep_parser(sub)
+
+    v = sub.add_parser("sensitivity", help="prune each layer alone by magnitude at several ratios, retrain briefly")
+    v.add_argument("--from", dest="dense", required=True, help="the dense model .npz")
+    v.add_argument("--ratios", default="0.5,0.2,0.1,0.05,0.02,0.01,0.005", help="keep ratios, comma-separated")
+    v.add_argument("--retrain-epochs", type=int, default=1, help="masked retraining epochs after each cut (0: none)")
+    v.add_argument("--val", type=int, default=0, help="hold out the first VAL training images (their accuracy too)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--out", required=True, help="directory for sensitivity.csv/.md/.json and sensitivity.png")
+    data_args(v)
+    v.set_defaults(func=cmd_sensitivity)
     return p
 
 
