@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 MODELS = {  # committed model file -> the run directory (under results/) that made it
-    "models/lenet5-relu-admm-71x-converge.npz": "lenet5-relu-71x-converge",
     "models/lenet5-relu-admm-71x.npz": "lenet5-relu-71x",
+    "models/lenet5-relu-admm-71x-converge.npz": "lenet5-relu-71x-converge",
     "models/lenet5-admm-71x.npz": "lenet5-71x",
 }
-HEADLINES = ["lenet5-relu-71x-converge", "lenet5-relu-71x", "lenet5-71x"]  # the runs reported across seeds
+HEADLINES = ["lenet5-relu-71x", "lenet5-relu-71x-converge", "lenet5-71x"]  # the runs reported across seeds
 DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense",
          "models/lenet5-relu-dense-val.npz": "lenet5-relu-dense-val"}
 COPIES = {"runs/lenet5-relu-dense-val/model.npz": "models/lenet5-relu-dense-val.npz"}  # run output -> committed copy
