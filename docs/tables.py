@@ -131,6 +131,28 @@ def budget_table():
     return "\n".join(lines)
 
 
+SWEEP = "sweep-budgets"  # the committed sweep (results/<SWEEP>/sweep.csv)
+
+
+def sweep_table():
+    """The committed sweep by budget: compression and test accuracy of each seed, mean +- sd."""
+    import csv
+    path = RESULTS / SWEEP / "sweep.csv"
+    if not path.exists():
+        return "(no committed sweep)"
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    lines = ["| budget (non-zero weights) | compression | test accuracy, each seed | mean +- sd | validation, mean |",
+             "|---:|---:|---|---:|---:|"]
+    for budget in sorted({int(r["budget"]) for r in rows}, reverse=True):
+        rr = sorted((r for r in rows if int(r["budget"]) == budget), key=lambda r: int(r["seed"]))
+        acc = [float(r["test_acc"]) for r in rr]
+        val = [float(r["val_acc"]) for r in rr if r.get("val_acc")]
+        lines.append(f"| {budget:,} | {float(rr[0]['compression']):.1f}x | {', '.join(pct(a) for a in acc)} | "
+                     f"**{mean_sd(acc)}** | {pct(sum(val) / len(val)) if val else ''} |")
+    return "\n".join(lines)
+
+
 def csv_rows(path):
     """The rows of a history CSV with numbers as floats (k as int)."""
     import csv
@@ -279,7 +301,7 @@ def admm_loop():
     return "```python\n" + body.rstrip() + "\n```"
 
 
-TABLES = {"admm_loop": admm_loop, "seeds": seeds_table, "budget": budget_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+TABLES = {"admm_loop": admm_loop, "seeds": seeds_table, "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 

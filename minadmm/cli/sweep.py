@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..pruning.config import PruneConfig
+from ..report.plots import plot_pareto
 from .common import CLIError
 from .prune import SCHEDULE_OPTIONS, SWITCHES
 
@@ -144,7 +145,7 @@ def run_sweep(spec, out, jobs=None, dask=None, data_dir=None, log=print):
             reports = joblib.Parallel(n_jobs=jobs)(tasks)
     rows = [table_row(name, values, rep) for (name, values), rep in zip(runs, reports)]
     write_table(rows, out)
-    plot_pareto(rows, out / "pareto.png")
+    plot_pareto(rows, pareto(rows), out / "pareto.png")
     return rows
 
 
@@ -180,23 +181,6 @@ def pareto(rows):
     return [r for r in rows if not any(o["compression"] >= r["compression"] and o["test_acc"] >= r["test_acc"]
                                        and (o["compression"], o["test_acc"]) != (r["compression"], r["test_acc"])
                                        for o in rows)]
-
-
-def plot_pareto(rows, path):
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(5.5, 3.8))
-    ax = fig.subplots()
-    ax.scatter([r["compression"] for r in rows], [100 * r["test_acc"] for r in rows], s=18, label="runs")
-    front = sorted(pareto(rows), key=lambda r: r["compression"])
-    ax.plot([r["compression"] for r in front], [100 * r["test_acc"] for r in front], "r-o", ms=4, label="Pareto front")
-    ax.set_xscale("log")
-    ax.set_xlabel("compression (weights, x)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return fig
 
 
 def add_sweep_parser(sub):

@@ -19,6 +19,7 @@ from ..nn.model import load_model
 from ..pruning.config import PruneConfig
 from ..pruning.retrain import hard_prune, retrain
 from ..pruning.targets import PAPER_LENET5
+from ..report.plots import plot_sensitivity
 
 
 def check_ratios(ratios):
@@ -62,11 +63,13 @@ def sensitivity(dense_path, data, ratios, epochs=1, val=0, seed=0, out=None, log
             if out is not None:
                 (out / "sensitivity.json").write_text(json.dumps(rows, indent=1))
     if out is not None:
-        write(rows, out)
+        lenet5 = load_model(dense_path).arch.startswith("lenet5")
+        write(rows, out, {layer: kept / size for layer, (size, kept) in PAPER_LENET5.items()} if lenet5 else None)
     return rows
 
 
-def write(rows, out):
+def write(rows, out, marks=None):
+    """sensitivity.json/.csv/.md and sensitivity.png (``marks``: the paper's ratio per layer) in ``out``."""
     (out / "sensitivity.json").write_text(json.dumps(rows, indent=1))
     keys = list(dict.fromkeys(k for r in rows for k in r))
     with open(out / "sensitivity.csv", "w", newline="") as f:
@@ -77,26 +80,4 @@ def write(rows, out):
     lines += [f"| {r['layer']} | {r['keep_ratio']:g} | {r['kept']:,} | {100 * r['acc_pruned']:.2f}% | "
               f"{100 * r['acc_retrained']:.2f}% |" for r in rows]
     (out / "sensitivity.md").write_text("\n".join(lines) + "\n")
-    plot(rows, out / "sensitivity.png")
-
-
-def plot(rows, path):
-    """Test accuracy after retraining against the keep ratio, one line per layer; the paper's LeNet-5
-    ratio of each layer marked."""
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(6, 3.8))
-    ax = fig.subplots()
-    for n, layer in enumerate(dict.fromkeys(r["layer"] for r in rows)):
-        rr = sorted((r for r in rows if r["layer"] == layer), key=lambda r: r["keep_ratio"])
-        ax.semilogx([r["keep_ratio"] for r in rr], [100 * r["acc_retrained"] for r in rr], "o-", ms=3,
-                    color=f"C{n}", label=layer)
-        if layer in PAPER_LENET5:
-            size, kept = PAPER_LENET5[layer]
-            ax.axvline(kept / size, color=f"C{n}", ls=":", lw=1)
-    ax.set_xlabel("keep ratio of the one pruned layer (dotted: the paper's)")
-    ax.set_ylabel("test accuracy after retraining (%)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return fig
+    plot_sensitivity(rows, marks, out / "sensitivity.png")

@@ -16,6 +16,16 @@ def _save(fig, path):
     return fig
 
 
+def _finish(fig, ax, xlabel, ylabel, path):
+    """Labels, a log-log-friendly grid, the legend; then ``_save``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def _by_layer(rows):
     layers = list(dict.fromkeys(r["layer"] for r in rows))
     return {n: [r for r in rows if r["layer"] == n] for n in layers}
@@ -89,3 +99,30 @@ def plot_sparsity(layers, path=None):
     ax.grid(True, axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_pareto(rows, front, path=None):
+    """Test accuracy against compression of a sweep's runs (``rows``: compression, test_acc), with the
+    Pareto front (``front``: the rows no other run beats in both) drawn as a line."""
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.subplots()
+    ax.scatter([r["compression"] for r in rows], [100 * r["test_acc"] for r in rows], s=18, label="runs")
+    front = sorted(front, key=lambda r: r["compression"])
+    ax.plot([r["compression"] for r in front], [100 * r["test_acc"] for r in front], "r-o", ms=4, label="Pareto front")
+    ax.set_xscale("log")
+    return _finish(fig, ax, "compression (weights, x)", "test accuracy (%)", path)
+
+
+def plot_sensitivity(rows, marks=None, path=None):
+    """Test accuracy after retraining against the keep ratio of the one pruned layer, a line per layer
+    (``rows``: layer, keep_ratio, acc_retrained); ``marks`` = {layer: ratio} drawn as dotted lines."""
+    fig = Figure(figsize=(6, 3.8))
+    ax = fig.subplots()
+    for n, (layer, rr) in enumerate(_by_layer(rows).items()):
+        rr = sorted(rr, key=lambda r: r["keep_ratio"])
+        ax.semilogx([r["keep_ratio"] for r in rr], [100 * r["acc_retrained"] for r in rr], "o-", ms=3,
+                    color=f"C{n}", label=layer)
+        if marks and layer in marks:
+            ax.axvline(marks[layer], color=f"C{n}", ls=":", lw=1)
+    return _finish(fig, ax, "keep ratio of the one pruned layer (dotted: the paper's)",
+                   "test accuracy after retraining (%)", path)
