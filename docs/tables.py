@@ -115,10 +115,24 @@ def convergence_table():
 BUDGET = ["lenet5-relu-71x", "lenet5-relu-71x-budget"]  # the same schedule: the paper's counts, one budget
 
 
+def multiply_adds(arch, kept):
+    """Multiply-adds per image of a pruned network with ``kept`` = {layer: non-zeros}: each layer's dense
+    count (``sparse.flops``, layer by layer) times its kept fraction."""
+    from minadmm.nn.model import build
+    from minadmm.sparse.flops import flops
+    layers = build(arch).layers
+    total = 0
+    for j, (name, layer) in enumerate(layers):
+        if name in kept:
+            per_layer = (flops(layers[:j + 1]) - flops(layers[:j])) // 2
+            total += per_layer * kept[name] // layer.params["W"].size
+    return total
+
+
 def budget_table():
     """Per-layer counts by hand (the paper's) against those one global budget chose, with the accuracies."""
-    lines = ["| recipe | non-zeros conv1 / conv2 / fc1 / fc2, each seed | test accuracy, each seed | mean +- sd | "
-             "magnitude baseline (seed 0) |", "|---|---|---|---:|---:|"]
+    lines = ["| recipe | non-zeros conv1 / conv2 / fc1 / fc2, each seed | multiply-adds per image (seed 0) | "
+             "test accuracy, each seed | mean +- sd | magnitude baseline (seed 0) |", "|---|---|---:|---|---:|---:|"]
     for run in BUDGET:
         if not (RESULTS / run).exists():
             continue
@@ -126,7 +140,9 @@ def budget_table():
         counts = [" / ".join(f"{r['kept']:,}" for r in report["layers"]) for _, report, _ in runs]
         counts = f"{counts[0]} (each seed)" if len(set(counts)) == 1 else "; ".join(counts)
         acc = [r["accuracy"]["after_retraining"] for _, r, _ in runs]
-        lines.append(f"| `{load(RESULTS / run / 'plan.json')['preset']}` | {counts} | {', '.join(pct(a) for a in acc)} | "
+        first = runs[0][1]
+        macs = multiply_adds(first["arch"], {r["layer"]: r["kept"] for r in first["layers"]})
+        lines.append(f"| `{load(RESULTS / run / 'plan.json')['preset']}` | {counts} | {macs:,} | {', '.join(pct(a) for a in acc)} | "
                      f"**{mean_sd(acc)}** | {pct(runs[0][1].get('baseline_magnitude_acc'))} |")
     return "\n".join(lines)
 
