@@ -166,6 +166,10 @@ def sweep_table():
         val = [float(r["val_acc"]) for r in rr if r.get("val_acc")]
         lines.append(f"| {budget:,} | {float(rr[0]['compression']):.1f}x | {', '.join(pct(a) for a in acc)} | "
                      f"**{mean_sd(acc)}** | {pct(sum(val) / len(val)) if val else ''} |")
+    real = re.search(r"^real\s+(\d+)m([\d.]+)s", (RESULTS / SWEEP / "console.log").read_text(), re.M)
+    if real:
+        lines += ["", f"{len(rows)} runs in {int(real[1]) + float(real[2]) / 60:.1f} minutes of wall time "
+                      f"(`time`, `{SWEEP}/console.log`)."]
     return "\n".join(lines)
 
 
