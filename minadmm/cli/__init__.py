@@ -76,7 +76,8 @@ def cmd_sensitivity(args):
         raise CLIError(f"--ratios {args.ratios!r}: expected comma-separated keep ratios in (0, 1]") from None
     ratios = check_ratios(ratios)
     load_model(args.dense)  # a bad model file stops here, before MNIST is read
-    rows = sensitivity(args.dense, load_data(args), ratios, args.retrain_epochs, args.val, args.seed, args.out)
+    rows = sensitivity(args.dense, load_data(args), ratios, args.retrain_epochs, args.val, args.seed, args.out,
+                       lr=args.retrain_lr)
     print(f"{len(rows)} rows: {Path(args.out) / 'sensitivity.md'}, {Path(args.out) / 'sensitivity.png'}")
     return 0
 
@@ -116,6 +117,7 @@ def build_parser():
     v.add_argument("--from", dest="dense", required=True, help="the dense model .npz")
     v.add_argument("--ratios", default="0.5,0.2,0.1,0.05,0.02,0.01,0.005", help="keep ratios, comma-separated")
     v.add_argument("--retrain-epochs", type=int, default=1, help="masked retraining epochs after each cut (0: none)")
+    v.add_argument("--retrain-lr", type=number("posfloat"), default=1e-4, help="Adam lr of that fine-tune")
     v.add_argument("--val", type=int, default=0, help="hold out the first VAL training images (their accuracy too)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--out", required=True, help="directory for sensitivity.csv/.md/.json and sensitivity.png")

@@ -29,13 +29,14 @@ def check_ratios(ratios):
     return sorted(set(ratios), reverse=True)
 
 
-def sensitivity(dense_path, data, ratios, epochs=1, val=0, seed=0, out=None, log=print):
+def sensitivity(dense_path, data, ratios, epochs=1, val=0, seed=0, out=None, log=print, lr=1e-4):
     """Rows {layer, keep_ratio, kept, acc_pruned, acc_retrained[, val_acc_retrained]} for every layer of the
-    model at ``dense_path`` and every ratio; with ``out``, sensitivity.csv/.md/.json and sensitivity.png there,
+    model at ``dense_path`` and every ratio, retrained at Adam ``lr`` (a fine-tune: the dense model ended its
+    training at a smaller lr; 1e-3 would shake it off its optimum even uncut); with ``out``, sensitivity.csv/.md/.json and sensitivity.png there,
     rows already in sensitivity.json reused (an interrupted run continues)."""
     ratios = check_ratios(ratios)
     data, val_split = split_validation(data, val)
-    cfg = PruneConfig(retrain_epochs=epochs, retrain_lr_decay=0.8, seed=seed)
+    cfg = PruneConfig(retrain_epochs=epochs, retrain_lr=lr, retrain_lr_decay=0.8, seed=seed)
     done = {}
     if out is not None:
         out = Path(out)

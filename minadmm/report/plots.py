@@ -114,15 +114,18 @@ def plot_pareto(rows, front, path=None):
 
 
 def plot_sensitivity(rows, marks=None, path=None):
-    """Test accuracy after retraining against the keep ratio of the one pruned layer, a line per layer
-    (``rows``: layer, keep_ratio, acc_retrained); ``marks`` = {layer: ratio} drawn as dotted lines."""
+    """Test accuracy against the keep ratio of the one pruned layer, a colour per layer (``rows``: layer,
+    keep_ratio, acc_pruned, acc_retrained): right after the cut (dashed) and after retraining (solid);
+    ``marks`` = {layer: ratio} drawn as dotted lines."""
     fig = Figure(figsize=(6, 3.8))
     ax = fig.subplots()
     for n, (layer, rr) in enumerate(_by_layer(rows).items()):
         rr = sorted(rr, key=lambda r: r["keep_ratio"])
         ax.semilogx([r["keep_ratio"] for r in rr], [100 * r["acc_retrained"] for r in rr], "o-", ms=3,
-                    color=f"C{n}", label=layer)
+                    color=f"C{n}", label=f"{layer}, retrained")
+        ax.semilogx([r["keep_ratio"] for r in rr], [100 * r["acc_pruned"] for r in rr], "--", lw=1,
+                    color=f"C{n}", label=f"{layer}, pruned only")
         if marks and layer in marks:
             ax.axvline(marks[layer], color=f"C{n}", ls=":", lw=1)
-    return _finish(fig, ax, "keep ratio of the one pruned layer (dotted: the paper's)",
-                   "test accuracy after retraining (%)", path)
+    ax.set_ylim(bottom=max(ax.get_ylim()[0], 90))
+    return _finish(fig, ax, "keep ratio of the one pruned layer (dotted: the paper's)", "test accuracy (%)", path)
