@@ -113,7 +113,7 @@ def test_quick_prune_with_distillation(tmp_path, mnist):
     """The CLI path: --distill with a --teacher file, recorded in run.json; retraining and the baseline run."""
     save_model(tmp_path / "teacher.npz", lenet5(seed=3))
     out = tmp_path / "run"
-    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "1", "--out", str(out),
+    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "1", "--w-epochs", "1", "--out", str(out),
                  "--distill", "0.5", "--distill-temp", "2", "--teacher", str(tmp_path / "teacher.npz")]) == 0
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["distill"] == 0.5 and run["config"]["distill_temp"] == 2.0

@@ -113,6 +113,7 @@ def test_quick_prune_end_to_end(tmp_path, capsys, mnist):
     report = json.loads((out / "report.json").read_text())
     assert report["kept"] == 6050 and report["compression"] == pytest.approx(430500 / 6050)
     assert report["config"]["admm_iters"] == 2 and report["config"]["retrain_epochs"] == 1  # given; quick
+    assert report["config"]["w_epochs"] == 3  # quick
     assert report["config"]["distill"] == 0.5 and report["config"]["rho_growth"] == 1.3   # the preset's
     plan = json.loads((out / "plan.json").read_text())
     assert plan["preset"] == "lenet5-relu-71x" and plan["rounds"][0]["config"] == report["config"]
@@ -131,7 +132,7 @@ def test_quick_prune_end_to_end(tmp_path, capsys, mnist):
 def test_no_retraining_writes_its_report(tmp_path):
     """--retrain-epochs 0 (with the baseline, which then gets no retraining either) finishes with a report."""
     out = tmp_path / "run"
-    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "1", "--retrain-epochs", "0",
+    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "1", "--w-epochs", "1", "--retrain-epochs", "0",
                  "--from", str(ROOT / "models" / "lenet5-dense.npz"), "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["kept"] == 6050 and report["config"]["retrain_epochs"] == 0
@@ -142,7 +143,7 @@ def test_two_round_preset_and_resume_message(tmp_path, capsys):
     """A two-round preset runs round1/ then round2/ from round 1's model, with a row per round; --resume
     of a finished round says which options it ignores."""
     out = tmp_path / "run"
-    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--admm-iters", "1", "--out", str(out)]) == 0
+    assert main(["prune", "--preset", "lenet5-71x", "--quick", "--admm-iters", "1", "--w-epochs", "1", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert [r["kept"] for r in report["rounds"]] == [17_800, 6_050]
     assert json.loads((out / "round2" / "run.json").read_text())["dense_from"] == str(out / "round1" / "model.npz")
@@ -202,7 +203,7 @@ def test_balanced_rho_validation_split_and_convergence_report(tmp_path):
     training images and reports accuracy on them; the report says per layer whether ADMM converged."""
     from minadmm.admm.rho import ResidualBalancing
     out = tmp_path / "run"
-    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "3", "--retrain-epochs", "1",
+    assert main(["prune", "--preset", "lenet5-71x-one-round", "--quick", "--admm-iters", "3", "--w-epochs", "1", "--retrain-epochs", "1",
                  "--rho-schedule", "balanced", "--val", "1000", "--no-baseline", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["rho_schedule"] == "balanced" and report["config"]["val"] == 1000

@@ -11,7 +11,8 @@ EXPECTED = {
     "t2_layers.py": ["t2_kernel_times.png"],
     "t3_train_dense.py": ["t3_dense_training.png"],
     "t4_admm_lenet5.py": ["t4_residuals_constant.png", "t4_residuals_growing.png", "t4_residuals_balanced.png",
-                          "t4_rho_schedules.png"],
+                          "t4_rho_schedules.png", "t4_residuals_lenet5-relu-71x-converge.png",
+                          "t4_residuals_lenet5-relu-71x.png"],
     "t5_admm_vs_magnitude.py": ["t5_admm_vs_magnitude.png"],
     "t6_what_pruning_buys.py": ["t6_weight_histograms.png", "t6_conv1_filters.png", "t6_inference_speed.png"],
 }
