@@ -72,6 +72,12 @@ def test_floor_keeps_every_layer_alive():
     assert Z["a"].tolist() == [0, 0.02] and Z["b"].tolist() == [0, 4.0, 5.0]
 
 
+def test_after_its_floor_a_layer_competes_with_its_next_largest():
+    # a's floor keeps its 10; what a offers next is a 1, below b's 2s: the two extra slots go to b
+    xs = {"a": np.array([10.0, 1.0, 1.0]), "b": np.array([2.0, 2.0, 2.0])}
+    assert budget_counts(xs, 4, floor=1) == {"a": 1, "b": 3}
+
+
 def test_normalised_ranks_by_magnitude_over_the_layers_largest():
     xs = {"a": np.array([0.01, 0.03, 0.029]), "b": np.array([3.0, 0.1, 0.1, 2.8])}
     _, plain = project_budget(xs, 3)
