@@ -113,7 +113,7 @@ def resolve_plan(args, command):
     from ..pipeline.presets import find_file, load_preset, override
     from ..pipeline.run import QUICK_SCHEDULE, check_model_files, make_plan
     from ..pruning.config import PruneConfig
-    from ..pruning.targets import check_budget, check_keep, parse_keep
+    from ..pruning.targets import check_budget, check_keep, layer_sizes, parse_keep
     values = {field: getattr(args, field) for _, field, *_ in SCHEDULE_OPTIONS + SWITCHES
               if getattr(args, field) is not None}
     if args.quick:
@@ -130,16 +130,16 @@ def resolve_plan(args, command):
         baseline = preset["baseline"]
     elif args.keep or values.get("budget"):
         arch = args.model or "lenet5"
-        model = build(arch)
-        keep = parse_keep(args.keep, model) if args.keep else {n: model[n].params["W"].size for n in model.weight_names()}
+        keep = parse_keep(args.keep, build(arch)) if args.keep else layer_sizes(build(arch))  # budget: every layer
         rounds = [{"keep": keep, "config": PruneConfig.from_dict(values)}]
         dense, baseline = args.dense, True
     else:
         raise InputError("give --preset NAME (minadmm presets lists them), --keep LAYER=COUNT,... or --budget L "
                          "(e.g. --preset lenet5-relu-71x)")
+    model = build(arch)
     for r in rounds:
-        check_keep(r["keep"], build(arch))
-        check_budget(r["keep"], r["config"].budget, r["config"].budget_floor, build(arch))
+        check_keep(r["keep"], model)
+        check_budget(r["keep"], r["config"].budget, r["config"].budget_floor, model)
     check_model_files(arch, rounds[0]["config"], dense, args.teacher)
     return make_plan(arch, rounds, dense, baseline and not args.no_baseline, args.quick, args.preset, command,
                      teacher=args.teacher)

@@ -15,7 +15,6 @@ A run whose ``report.json`` exists is skipped; an interrupted one is resumed.
 """
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..pruning.config import PruneConfig
 from ..report.plots import plot_pareto
+from ..train.records import save_history
 from .common import CLIError
 from .prune import SCHEDULE_OPTIONS, SWITCHES
 
@@ -151,7 +151,7 @@ def run_sweep(spec, out, jobs=None, dask=None, data_dir=None, log=print):
 
 def table_row(name, values, report):
     conv = report.get("convergence") or {}
-    return {"run": name, **{k: values[k] for k in values}, "kept": report["kept"],
+    return {"run": name, **values, "kept": report["kept"],
             "compression": round(report["compression"], 2),
             "test_acc": report["accuracy"]["after_retraining"],
             "val_acc": (report.get("val_accuracy") or {}).get("after_retraining"),
@@ -161,13 +161,10 @@ def table_row(name, values, report):
 
 
 def write_table(rows, out):
-    """sweep.csv and sweep.md in ``out``: one row per run (the runs' wall times are left out of the
+    """sweep.csv/.json and sweep.md in ``out``: one row per run (the runs' wall times are left out of the
     Markdown so that tables of the same sweep on other machines compare equal)."""
+    save_history(rows, out, "sweep")
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    with open(out / "sweep.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
     shown = [k for k in keys if k != "minutes"]
     fmt = {"test_acc": "{:.2%}", "val_acc": "{:.2%}", "baseline_acc": "{:.2%}"}
     lines = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]

@@ -8,7 +8,6 @@ retrain briefly with that mask, and record the accuracy, to see how much each la
 """
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ..pruning.config import PruneConfig
 from ..pruning.retrain import hard_prune, retrain
 from ..pruning.targets import PAPER_LENET5
 from ..report.plots import plot_sensitivity
+from ..train.records import save_history
 
 
 def check_ratios(ratios):
@@ -32,8 +32,9 @@ def check_ratios(ratios):
 def sensitivity(dense_path, data, ratios, epochs=1, val=0, seed=0, out=None, log=print, lr=1e-4):
     """Rows {layer, keep_ratio, kept, acc_pruned, acc_retrained[, val_acc_retrained]} for every layer of the
     model at ``dense_path`` and every ratio, retrained at Adam ``lr`` (a fine-tune: the dense model ended its
-    training at a smaller lr; 1e-3 would shake it off its optimum even uncut); with ``out``, sensitivity.csv/.md/.json and sensitivity.png there,
-    rows already in sensitivity.json reused (an interrupted run continues)."""
+    training at a smaller lr; 1e-3 would shake it off its optimum even uncut); with ``out``,
+    sensitivity.csv/.md/.json and sensitivity.png there, rows already in sensitivity.json reused (an
+    interrupted run continues)."""
     ratios = check_ratios(ratios)
     data, val_split = split_validation(data, val)
     cfg = PruneConfig(retrain_epochs=epochs, retrain_lr=lr, retrain_lr_decay=0.8, seed=seed)
@@ -43,8 +44,8 @@ def sensitivity(dense_path, data, ratios, epochs=1, val=0, seed=0, out=None, log
         out.mkdir(parents=True, exist_ok=True)
         if (out / "sensitivity.json").exists():
             done = {(r["layer"], r["keep_ratio"]): r for r in json.loads((out / "sensitivity.json").read_text())}
-    rows = []
-    for layer in load_model(dense_path).weight_names():
+    rows, dense = [], load_model(dense_path)
+    for layer in dense.weight_names():
         for q in ratios:
             if (layer, q) in done:
                 rows.append(done[(layer, q)])
@@ -62,21 +63,16 @@ def sensitivity(dense_path, data, ratios, epochs=1, val=0, seed=0, out=None, log
             log(f"{layer} keep {q:g} ({l:,}): test {row['acc_pruned']:.4f} pruned, {row['acc_retrained']:.4f} "
                 f"after {epochs} epoch(s) of retraining")
             if out is not None:
-                (out / "sensitivity.json").write_text(json.dumps(rows, indent=1))
+                save_history(rows, out, "sensitivity")
     if out is not None:
-        lenet5 = load_model(dense_path).arch.startswith("lenet5")
+        lenet5 = dense.arch.startswith("lenet5")
         write(rows, out, {layer: kept / size for layer, (size, kept) in PAPER_LENET5.items()} if lenet5 else None)
     return rows
 
 
 def write(rows, out, marks=None):
     """sensitivity.json/.csv/.md and sensitivity.png (``marks``: the paper's ratio per layer) in ``out``."""
-    (out / "sensitivity.json").write_text(json.dumps(rows, indent=1))
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    with open(out / "sensitivity.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
+    save_history(rows, out, "sensitivity")
     lines = ["| layer | keep ratio | kept | test, pruned | test, retrained |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {r['layer']} | {r['keep_ratio']:g} | {r['kept']:,} | {100 * r['acc_pruned']:.2f}% | "
               f"{100 * r['acc_retrained']:.2f}% |" for r in rows]
