@@ -19,7 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "minadmm"
-FAST = ["tests/test_admm.py", "tests/test_equations.py", "tests/test_projections.py", "tests/test_budget.py"]
+FAST = ["tests/test_admm.py", "tests/test_equations.py", "tests/test_projections.py", "tests/test_budget.py",
+        "tests/test_quantization.py", "tests/test_quantized_retrain.py", "tests/test_packed.py"]
 ALL_MATH = FAST + ["tests/test_kernels.py", "tests/test_layers.py", "tests/test_optim_model.py"]
 
 # (file under minadmm/, the exact text, its mutant, what changes)
@@ -102,6 +103,20 @@ MUTANTS = [
     ("nn/layers.py", "    dlogits /= N\n", "", "loss gradient: 1/N lost"),
     ("nn/layers.py", "    dlogits[np.arange(N), y] -= 1\n", "    dlogits[np.arange(N), y] += 1\n", "loss gradient: sign of the one-hot"),
     ("nn/layers.py", "    loss = -logp[np.arange(N), y].mean()", "    loss = -logp[np.arange(N), y].sum()", "loss: sum instead of mean"),
+    ("admm/quantization.py", "keep = topk_mask(x, l) & (a > alpha * m[0] / 2)", "keep = topk_mask(x, l) & (a > alpha * m[0])", "quantized projection: zero threshold without 1/2"),
+    ("admm/quantization.py", "keep = topk_mask(x, l) & (a > alpha * m[0] / 2)", "keep = topk_mask(x, l) & (a >= alpha * m[0] / 2)", "quantized projection: tie at half a level kept"),
+    ("admm/quantization.py", "keep = topk_mask(x, l) & (a > alpha * m[0] / 2)", "keep = topk_mask(x, l)", "quantized projection: no zero threshold"),
+    ("admm/quantization.py", "mid = (m[1:] + m[:-1]) / 2", "mid = m[1:]", "quantized projection: nearest level by the upper level"),
+    ("admm/quantization.py", 'return np.searchsorted(mid, a, side="left")', 'return np.searchsorted(mid, a, side="right")', "quantized projection: midpoint goes up"),
+    ("admm/quantization.py", "return np.where(c > 0, np.sign(codes) * alpha * m[np.maximum(c, 1) - 1], 0.0)", "return np.where(c > 0, alpha * m[np.maximum(c, 1) - 1], 0.0)", "quantized projection: sign lost"),
+    ("admm/quantization.py", "return 2.0 ** -np.arange(h - 1, -1, -1, dtype=np.float64)", "return 2.0 ** -np.arange(h, 0, -1, dtype=np.float64)", "pow2 levels: off by one exponent"),
+    ("admm/quantization.py", "alpha = float(np.sum(top * mu) / np.sum(mu * mu))", "alpha = float(np.sum(top * mu) / np.sum(mu))", "scale: Lloyd step not squared"),
+    ("pruning/quantized.py", "g = float(np.sum(grads[k].astype(np.float64) * self.C[k]))", "g = float(np.sum(grads[k].astype(np.float64)))", "scale gradient: C left out"),
+    ("pruning/quantized.py", "v[0] = b2 * v[0] + (1 - b2) * g * g", "v[0] = b2 * v[0] + (1 - b2) * g", "scale Adam: second moment not squared"),
+    ("pruning/quantized.py", "m_hat, v_hat = m[0] / (1 - b1 ** self.t), v[0] / (1 - b2 ** self.t)", "m_hat, v_hat = m[0], v[0]", "scale Adam: no bias correction"),
+    ("pruning/quantized.py", "self.alpha[k][0] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)", "self.alpha[k][0] += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)", "scale Adam: sign of the step"),
+    ("sparse/packed.py", "tokens[at] = gaps - fillers * step", "tokens[at] = gaps - fillers * (step + 1)", "relative indices: filler length"),
+    ("sparse/packed.py", "place = np.cumsum(np.where(tokens == 0, step, tokens)) - 1", "place = np.cumsum(np.where(tokens == 0, step, tokens))", "relative indices: start at place 0"),
 ]
 
 

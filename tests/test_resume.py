@@ -5,6 +5,7 @@ import pytest
 
 from minadmm.nn.model import lenet5
 from minadmm.pruning import PruneConfig, hard_prune, retrain, run_admm
+from minadmm.pruning.retrain import prune_to_set
 
 KEEP = {"conv1": 100, "conv2": 2000, "fc1": 3600, "fc2": 350}
 
@@ -26,11 +27,12 @@ def without_seconds(rows):
 
 
 # shift: the W-step's augmentation draws from the checkpointed RNG too; budget: one budget over all layers
-@pytest.mark.parametrize("shift,budget", [(0, 0), (2, 0), (0, 6050)])
-def test_admm_resumed_equals_uninterrupted(shift, budget, mnist, tmp_path):
+# bits: layers projected onto sparsity + levels
+@pytest.mark.parametrize("shift,budget,bits", [(0, 0, 0), (2, 0, 0), (0, 6050, 0), (0, 0, 3)])
+def test_admm_resumed_equals_uninterrupted(shift, budget, bits, mnist, tmp_path):
     data = small(mnist)
     cfg = PruneConfig(admm_iters=3, rho_growth=1.5, admm_shift=shift, admm_keep=0.5,  # dropout: its RNG too
-                      budget=budget, budget_floor=50 if budget else 0)
+                      budget=budget, budget_floor=50 if budget else 0, quant_bits=bits)
     full = lenet5(seed=2)
     state, history = run_admm(full, data, KEEP, cfg, log=lambda s: None)
     part = lenet5(seed=2)
@@ -68,3 +70,26 @@ def test_masked_retraining_resumed_equals_uninterrupted(mnist, tmp_path):
         np.testing.assert_array_equal(models[0].params[k], resumed.params[k], err_msg=k)
     assert without_seconds(history) == without_seconds(history2)
     assert [r["epoch"] for r in history2] == [1, 2, 3]
+
+
+def test_quantized_retraining_resumed_equals_uninterrupted(mnist, tmp_path):
+    """Scale-only retraining (quantized.CodeScaleAdam): the scales and their Adam moments are checkpointed."""
+    data = small(mnist)
+    cfg = PruneConfig(retrain_epochs=3, quant_bits={"conv2": 2, "fc1": 3})
+    models = []
+    for out, log in ((None, lambda s: None), (tmp_path, interrupt_at("retrain 2/"))):
+        m = lenet5(seed=3)
+        masks, scales = prune_to_set(m, KEEP, cfg)
+        if out is None:
+            history = retrain(m, data, masks, cfg, log=log, scales=scales)
+        else:
+            with pytest.raises(KeyboardInterrupt):
+                retrain(m, data, masks, cfg, out_dir=out, log=log, scales=scales)
+        models.append(m)
+    resumed = lenet5(seed=3)
+    masks, scales = prune_to_set(resumed, KEEP, cfg)
+    history2 = retrain(resumed, data, masks, cfg, out_dir=tmp_path, resume=True, log=lambda s: None, scales=scales)
+    for k in models[0].params:
+        np.testing.assert_array_equal(models[0].params[k], resumed.params[k], err_msg=k)
+    assert without_seconds(history) == without_seconds(history2)
+    assert not np.array_equal(models[0].params["fc1.W"], models[1].params["fc1.W"])  # the scale did move

@@ -42,7 +42,7 @@ class ADMMState:
     @classmethod
     def start(cls, W, l, rho, project=project_cardinality, budget=None):
         """The authors' initialisation: Z^0 = Proj_S(W^0), U^0 = 0. ``rho``: rho_0, one number for every
-        layer or a dict layer -> number; ``project(x, l_i)``: the projection onto S_i (as for ``admm``);
+        layer or a dict layer -> number; ``project``: the projection onto S_i (as for ``admm``);
         ``budget``: S is one budget over the layers of ``l`` instead (the values of ``l`` are then unused)."""
         rho = dict(rho) if isinstance(rho, dict) else {i: rho for i in l}
         for i, r in rho.items():
@@ -51,7 +51,7 @@ class ADMMState:
         if budget is not None:
             Z, l = budget.project({i: W[i] for i in l})
         else:
-            Z = {i: project(W[i], l[i]) for i in l}
+            Z = {i: projection(project, i)(W[i], l[i]) for i in l}
         return cls(W=dict(W), l=dict(l), Z=Z, U={i: np.zeros_like(W[i]) for i in l}, rho=rho, budget=budget)
 
     def arrays(self):
@@ -65,6 +65,12 @@ class ADMMState:
         self.k, self.rho = k, dict(rho)
         if self.budget is not None:
             self.l = {i: int(np.count_nonzero(z)) for i, z in self.Z.items()}
+
+
+def projection(project, i):
+    """Layer i's projection: ``project`` itself, or ``project[i]`` when it is a dict (layers it does not
+    name get the cardinality projection)."""
+    return project.get(i, project_cardinality) if isinstance(project, dict) else project
 
 
 def residuals(W, Z, Z_prev, U, rho, eps_abs, eps_rel):
@@ -85,14 +91,15 @@ def admm(state, w_step, iters, rho_update, eps_abs, eps_rel, stop_on_convergence
     on_iteration(state, rows, info): after every iteration, with one row per layer: layer, r, s, eps_pri,
         eps_dual, rho (the rho this iteration used), nnz_Z, keep.
     rescale_U: keep Lambda = rho U when rho changes (Boyd); False as the authors' code.
-    project(x, l_i): the Euclidean projection onto S_i; the paper's S_i = {card <= l_i} by default.
+    project(x, l_i): the Euclidean projection onto S_i; the paper's S_i = {card <= l_i} by default; a dict
+        {layer: project} gives layers their own sets (``quantization.Quantizer.project``: sparsity + levels).
     """
     W, l = state.W, state.l
     while state.k < iters:
         info = w_step(state.Z, state.U, state.rho, state.k)                       # W-step
         Z_prev = state.Z
         if state.budget is None:
-            Z = {i: z_step(W[i], state.U[i], l[i], project) for i in l}            # Z-step
+            Z = {i: z_step(W[i], state.U[i], l[i], projection(project, i)) for i in l}  # Z-step
         else:
             Z, l = z_step_budget(W, state.U, state.budget)                         # Z-step, one budget
             state.l = l

@@ -49,6 +49,9 @@ SCHEDULE_OPTIONS = [
     ("--budget", "budget", int, "one budget of L non-zero weights over all pruned layers (the Z-step chooses each "
                                 "layer's count; without --keep: every layer); 0: the per-layer counts of --keep"),
     ("--budget-floor", "budget_floor", int, "with --budget: the fewest weights any layer keeps"),
+    ("--quant-bits", "quant_bits", "bits", "quantize too (ADMM-NN): each pruned layer's non-zeros take at most 2^B "
+                                           "values; B for every layer, or per layer: conv1=4,fc1=2; 0: none"),
+    ("--quant-levels", "quant_levels", str, "with --quant-bits: uniform (alpha, 2 alpha, ...) or pow2 (alpha 2^-j)"),
     ("--seed", "seed", int, "seed of the data order (ADMM) and of retraining (seed + 1)"),
     ("--val", "val", int, "hold out the first VAL training images as a validation split (0: none)"),
 ]
@@ -63,7 +66,20 @@ SWITCHES = [  # (option, PruneConfig field, value it sets, help)
 RUN_OPTIONS = {"out", "resume", "overwrite", "data", "no_download", "func", "command"}  # not ignored by --resume
 
 
+def parse_bits(s):
+    """--quant-bits: "3" (every pruned layer) or "conv1=4,fc1=2" -> 3 or {"conv1": 4, "fc1": 2}."""
+    try:
+        if "=" not in s:
+            return int(s)
+        return {k.strip(): int(v) for k, v in (item.split("=", 1) for item in s.split(",") if item.strip())}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r}: expected bits B (e.g. 3) or LAYER=B,... (e.g. conv1=4,fc1=2)") from None
+
+
 def number(kind):
+    if kind == "bits":
+        return parse_bits
+
     def parse(s):
         try:
             v = int(s) if kind == "posint" else float(s)

@@ -13,13 +13,17 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from ..data.split import split_validation
 from ..errors import InputError
 from ..nn.model import build, load_model, save_model
 from ..pruning.admm_stage import run_admm
 from ..pruning.config import PruneConfig
-from ..pruning.retrain import hard_prune, magnitude_prune, retrain
+from ..pruning.quantized import round_biases
+from ..pruning.retrain import magnitude_prune, prune_to_set, retrain
 from ..pruning.targets import check_keep
+from ..sparse.packed import pack, unpack
 from ..report.plots import plot_accuracy, plot_residuals, plot_sparsity
 from ..report.report import build_report, rounds_markdown, write_report
 from ..train.fit import TrainConfig, fit
@@ -50,10 +54,12 @@ def _history(path):
 
 
 def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teacher_path=None, baseline=True,
-                quick=False, resume=False, command="", log=print):
+                quick=False, resume=False, command="", log=print, baseline_from=None):
     """One round into ``out``: dense start, ADMM, hard pruning, masked retraining, the baseline, report.
     ``data`` = (X_train, y_train, X_test, y_test), already cut for quick mode. ``teacher_path``: the model
-    that teaches when ``cfg.distill`` > 0 (default: the round's dense start). Returns the report dict."""
+    that teaches when ``cfg.distill`` > 0 (default: the round's dense start). ``baseline_from``: the model
+    the magnitude baseline prunes (default: the round's start; in a recipe of several rounds, the previous
+    round's baseline, so the baseline is progressive magnitude pruning). Returns the report dict."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
@@ -112,12 +118,15 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     measure("admm_before_hard_prune", model)
 
     # 3. hard pruning and masked retraining
-    masks = hard_prune(model, keep, cfg.budget_set())
+    masks, scales = prune_to_set(model, keep, cfg)
     measure("after_hard_prune", model)
     kept = {name: int(masks[f"{name}.W"].sum()) for name in keep}  # = keep, unless a budget chose the counts
     if not (out / "model.npz").exists():
         t0 = time.perf_counter()
-        retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log, teacher=teacher(), val=val)
+        retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log, teacher=teacher(), val=val,
+                scales=scales)
+        if scales:
+            round_biases(model, keep)  # as the packed file stores them, so that it holds this model exactly
         save_model(out / "model.npz", model)
         done("retrain", t0)
     model = load_model(out / "model.npz")
@@ -128,8 +137,10 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     if baseline:
         if not (out / "baseline_model.npz").exists():
             t0 = time.perf_counter()
-            bmodel = load_model(out / "dense.npz")
+            bmodel = load_model(baseline_from or out / "dense.npz", arch=arch)
             magnitude_prune(bmodel, data, keep, cfg, out_dir=out, resume=resume, log=log, teacher=teacher(), val=val)
+            if cfg.quant_bits:
+                round_biases(bmodel, keep)
             save_model(out / "baseline_model.npz", bmodel)
             done("baseline", t0)
         bmodel = load_model(out / "baseline_model.npz")
@@ -143,6 +154,9 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     report = build_report(model, kept, accuracies, stage_seconds, run["config"], run["command"], baseline_acc,
                           admm_rows=admm_rows, val_accuracies=val_accuracies or None)
     report["quick"] = run["quick"]
+    if cfg.quant_bits:
+        report["quantization"] = quantization_summary(model, cfg.quantizers(keep))
+        report["packed"] = pack_and_check(model, out / "model.mpk", out / "dense.npz", Xt, yt)
     plot_residuals(admm_rows, out / "residuals.png")
     plot_accuracy(admm_rows, _history(out / "history_retrain.json"), out / "accuracy.png", dense_acc,
                   _history(out / "history_baseline_retrain.json") if baseline else None)
@@ -152,6 +166,25 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
         f"({report['compression']:.1f}x), test accuracy {final_acc:.4f} (dense {dense_acc:.4f}"
         + (f", magnitude baseline {baseline_acc:.4f}" if baseline_acc is not None else "") + ")")
     return report
+
+
+def quantization_summary(model, quantizers):
+    """{layer: {"bits", "levels", "values"}}: each quantized layer's bits and level set, and how many distinct
+    values its non-zeros take (at most 2^bits)."""
+    out = {}
+    for name, q in quantizers.items():
+        W = model[name].params["W"]
+        out[name] = {"bits": q.bits, "levels": q.levels, "values": int(np.unique(W[W != 0]).size)}
+    return out
+
+
+def pack_and_check(model, path, dense_path, Xt, yt):
+    """Write ``model`` as a packed file (``sparse.packed``), read it back, and return its sizes with its own
+    test accuracy, the size of the dense float32 model file ``dense_path`` and the ratio of the two."""
+    stats = pack(model, path)
+    dense_bytes = Path(dense_path).stat().st_size
+    return {**stats, "test_acc": unpack(path).accuracy(Xt, yt), "dense_file": str(dense_path),
+            "dense_file_bytes": dense_bytes, "file_ratio": dense_bytes / stats["file_bytes"]}
 
 
 def make_plan(arch, rounds, dense_path=None, baseline=True, quick=False, preset=None, command="", teacher=None):
@@ -178,7 +211,7 @@ def run_plan(out, plan, data, resume=False, log=print):
     if plan["quick"]:
         held_out = max(r["config"].get("val", 0) for r in plan["rounds"])  # a validation split comes on top
         data = subset(data, QUICK["train"] + held_out, QUICK["test"])
-    start, rows, report = plan["from"], [], None
+    start, baseline_start, rows, report = plan["from"], None, [], None
     for r, rnd in enumerate(plan["rounds"]):
         d = round_dir(out, plan, r)
         cfg = PruneConfig(**rnd["config"])
@@ -189,12 +222,15 @@ def run_plan(out, plan, data, resume=False, log=print):
             report = json.loads((d / "report.json").read_text())
         else:
             report = prune_round(d, plan["arch"], rnd["keep"], cfg, data, dense_path=start, teacher_path=teacher,
-                                 baseline=plan["baseline"] and r == len(plan["rounds"]) - 1, quick=plan["quick"],
-                                 resume=resume, command=plan["command"], log=log)
+                                 baseline=plan["baseline"], quick=plan["quick"], resume=resume,
+                                 command=plan["command"], log=log, baseline_from=baseline_start)
         rows.append({"round": r + 1, "keep": rnd["keep"], "kept": report["kept"], "compression": report["compression"],
-                     "accuracy": report["accuracy"]["after_retraining"], "minutes": sum(
+                     "accuracy": report["accuracy"]["after_retraining"],
+                     "val_accuracy": (report.get("val_accuracy") or {}).get("after_retraining"),
+                     "baseline_acc": report["baseline_magnitude_acc"], "minutes": sum(
                          v for k, v in report["seconds"].items() if k != "total_this_process") / 60})
         start = str(d / "model.npz")
+        baseline_start = str(d / "baseline_model.npz") if plan["baseline"] else None
     if len(plan["rounds"]) > 1:
         shutil.copyfile(start, out / "model.npz")
         report = {**report, "rounds": rows, "plan": plan}

@@ -69,7 +69,9 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
     opt = Adam(model.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     schedule = cfg.schedule()
-    state = ADMMState.start({i: model[i].params["W"] for i in keep}, keep, schedule.rho0, budget=cfg.budget_set())
+    project = {i: q.project for i, q in cfg.quantizers(keep).items()}  # quantized layers: sparsity + levels
+    state = ADMMState.start({i: model[i].params["W"] for i in keep}, keep, schedule.rho0, project=project,
+                            budget=cfg.budget_set())
     ckpt = Path(out_dir) / "admm_checkpoint.npz" if out_dir else None
     history = []
     if resume and ckpt is not None and ckpt.exists():
@@ -100,7 +102,8 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
 
     try:
         admm(state, w_step, cfg.admm_iters, lambda i, k, rho, r, s: schedule.next(k, rho, r, s), cfg.eps_abs,
-             cfg.eps_rel, stop_on_convergence=cfg.early_stop, rescale_U=cfg.rescale_U, on_iteration=record)
+             cfg.eps_rel, stop_on_convergence=cfg.early_stop, rescale_U=cfg.rescale_U, on_iteration=record,
+             project=project)
     except DivergenceError as err:
         raise diverged("ADMM", f"at iteration {state.k + 1}", err, ckpt) from None
     return state, history

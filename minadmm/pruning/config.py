@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..admm.projections import Budget
+from ..admm.quantization import LEVELS, Quantizer
 from ..admm.rho import ResidualBalancing, RhoSchedule
 from ..data.augment import check_shift
 from ..errors import InputError
@@ -49,6 +50,9 @@ class PruneConfig:
     budget: int = 0  # L > 0: one budget of L non-zeros over all pruned layers instead of per-layer counts
     budget_floor: int = 0  # ... each layer keeping at least this many
     budget_normalise: bool = False  # ... ranked by |W + U| / its layer's max (a heuristic) instead of |W + U|
+    quant_bits: object = 0  # b > 0: the non-zeros of every pruned layer take at most 2^b values (ADMM-NN);
+    #                         or {layer: b}; 0: no quantization
+    quant_levels: str = "uniform"  # the levels: "uniform" (alpha, 2 alpha, ...) or "pow2" (alpha 2^-j)
     seed: int = 0  # data order of the ADMM stage (seed) and of masked retraining (seed + 1)
     val: int = 0  # training images held out as a validation split (the first val of them); 0: none
 
@@ -89,6 +93,15 @@ class PruneConfig:
         if not (isinstance(self.val, int) and self.val >= 0):
             raise InputError(f"val={self.val!r}: expected a number of training images to hold out, >= 0")
         self.schedule()  # validates the rho schedule's settings
+        if self.quant_levels not in LEVELS:
+            raise InputError(f"quant_levels={self.quant_levels!r}: expected one of {', '.join(LEVELS)}")
+        bits = self.quant_bits.values() if isinstance(self.quant_bits, dict) else [self.quant_bits]
+        for b in bits:
+            if isinstance(b, bool) or not isinstance(b, int) or not 0 <= b <= 8:
+                raise InputError(f"quant_bits={self.quant_bits!r}: expected bits from 1 to 8 (0: none), "
+                                 f"one number or {{layer: bits}}")
+        if self.quant_bits and self.budget:
+            raise InputError("quant_bits with a budget is not supported: give per-layer counts with --keep")
 
     @classmethod
     def from_dict(cls, values, where="configuration"):
@@ -102,6 +115,17 @@ class PruneConfig:
     def budget_set(self):
         """The global-budget set (``admm.projections.Budget``) these settings describe, or None."""
         return Budget(self.budget, self.budget_floor, self.budget_normalise) if self.budget else None
+
+    def quantizers(self, layers):
+        """{layer: ``admm.quantization.Quantizer``} for the layers of ``layers`` that are quantized ({} when
+        none). Raises on a layer of ``quant_bits`` that is not among ``layers``."""
+        if not self.quant_bits:
+            return {}
+        bits = self.quant_bits if isinstance(self.quant_bits, dict) else {i: self.quant_bits for i in layers}
+        unknown = sorted(set(bits) - set(layers))
+        if unknown:
+            raise InputError(f"quant_bits names layer {unknown[0]!r}, which is not pruned; pruned layers: {list(layers)}")
+        return {i: Quantizer(b, self.quant_levels) for i, b in bits.items() if b}
 
     def schedule(self):
         """The rho schedule object (``admm.rho``) these settings describe."""

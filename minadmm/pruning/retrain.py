@@ -3,6 +3,7 @@
     hard_prune       W_i <- Proj_{S_i}(W_i); returns the fixed masks
     retrain          masked retraining: Adam with masks, pruned weights stay exactly zero
     magnitude_prune  the heuristic baseline: one-shot hard_prune of the dense model, then the same retraining
+    prune_to_set     hard_prune, or with quantized layers quantized.hard_quantize
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..nn.optim import Adam
 from ..train.epochs import DivergenceError, train_epochs
 from .admm_stage import diverged
 from .config import PruneConfig
+from .quantized import CodeScaleAdam, hard_quantize
 
 
 def hard_prune(model, keep, budget=None):
@@ -33,16 +35,19 @@ def hard_prune(model, keep, budget=None):
 
 
 def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", resume=False, log=print,
-            teacher=None, val=None):
+            teacher=None, val=None, scales=None):
     """Masked retraining: ``cfg.retrain_epochs`` epochs of Adam on the loss alone (no L2), gradients and Adam
     moments of pruned weights held at zero, so they stay exactly zero; lr decays by ``retrain_lr_decay`` per
     epoch. With ``cfg.distill`` > 0 the loss is the distillation loss against ``teacher``. With ``out_dir``:
-    ``history_<name>.csv/.json`` and ``<name>_checkpoint.npz`` after each epoch. Returns the history rows."""
+    ``history_<name>.csv/.json`` and ``<name>_checkpoint.npz`` after each epoch. With ``scales`` (quantized
+    layers, ``quantized.hard_quantize``) their level assignments stay fixed and only their scales are
+    trained (``quantized.CodeScaleAdam``). Returns the history rows."""
     X = data[0]
     distill = distillation_for(teacher, cfg.distill, cfg.distill_temp, X, cfg.retrain_shift > 0) \
         if cfg.retrain_epochs > 0 else None
     model.set_dropout(cfg.retrain_keep)
-    opt = Adam(model.params, lr=cfg.retrain_lr, masks=masks)
+    opt = CodeScaleAdam(model.params, scales, lr=cfg.retrain_lr, masks=masks) if scales else \
+        Adam(model.params, lr=cfg.retrain_lr, masks=masks)
     try:
         return train_epochs(model, opt, data, cfg.retrain_epochs, cfg.retrain_lr, cfg.retrain_lr_decay,
                             cfg.batch_size, np.random.default_rng(cfg.seed + 1), out_dir=out_dir, name=name,
@@ -55,8 +60,18 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
 def magnitude_prune(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None,
                     val=None):
     """The heuristic baseline, one-shot: keep the l_i largest dense weights per layer (with ``cfg.budget``:
-    the L largest over all layers, global magnitude pruning), then the same masked retraining (with the same
-    teacher when ``cfg.distill`` > 0). Returns (masks, history)."""
-    masks = hard_prune(model, keep, cfg.budget_set())
+    the L largest over all layers, global magnitude pruning; with ``cfg.quant_bits``: the same projection
+    onto sparsity + levels as ADMM's, applied once), then the same masked retraining (with the same teacher
+    when ``cfg.distill`` > 0). Returns (masks, history)."""
+    masks, scales = prune_to_set(model, keep, cfg)
     return masks, retrain(model, data, masks, cfg, out_dir, name="baseline_retrain", resume=resume, log=log,
-                          teacher=teacher, val=val)
+                          teacher=teacher, val=val, scales=scales)
+
+
+def prune_to_set(model, keep, cfg: PruneConfig):
+    """Hard pruning onto the round's sets: (masks, scales) of ``quantized.hard_quantize`` when layers are
+    quantized, else (``hard_prune`` masks, None)."""
+    quantizers = cfg.quantizers(keep)
+    if quantizers:
+        return hard_quantize(model, keep, quantizers)
+    return hard_prune(model, keep, cfg.budget_set()), None

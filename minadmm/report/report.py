@@ -112,12 +112,15 @@ def write_report(report, out_dir):
 
 def rounds_markdown(report):
     """The report of a recipe with several rounds: a row per round, then the last round's report."""
+    pct = lambda v: "" if v is None else f"{100 * v:.2f}%"
     lines = [f"# ADMM pruning in {len(report['rounds'])} rounds: {report['arch']}", "",
              f"Command: `{report['command']}`", "",
-             "| round | targets | kept | compression | test accuracy | minutes |", "|---:|---|---:|---:|---:|---:|"]
+             "| round | targets | kept | compression | test accuracy | validation accuracy | "
+             "magnitude baseline (progressive) | minutes |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in report["rounds"]:
         targets = ", ".join(f"{k} {v:,}" for k, v in r["keep"].items())
         lines.append(f"| {r['round']} | {targets} | {r['kept']:,} | {r['compression']:.1f}x | "
-                     f"{100 * r['accuracy']:.2f}% | {r['minutes']:.1f} |")
+                     f"{pct(r['accuracy'])} | {pct(r.get('val_accuracy'))} | {pct(r.get('baseline_acc'))} | "
+                     f"{r['minutes']:.1f} |")
     last = to_markdown(report).split("\n", 1)[1]
     return "\n".join(lines) + "\n\n## Last round\n" + last

@@ -1,0 +1,85 @@
+"""After ADMM with quantized layers: hard quantization and retraining that stays in the set.
+
+    hard_quantize   W_i <- Proj_{S_i}(W_i) onto sparsity + levels; returns the masks and each layer's (C_i, alpha_i)
+    CodeScaleAdam   retraining with the masks and the level assignments fixed: W_i = alpha_i C_i, only the
+                    scales alpha_i (and the biases, and any unquantized layer's kept weights) are trained
+    round_biases    b <- float16(b): the biases as the packed file stores them (sparse/packed.py)
+
+C_i holds each kept weight's signed unit level (sign(W) m_j, zero where pruned), so every W_i = alpha_i C_i
+has at most 2^b distinct non-zeros whatever alpha_i becomes: retraining keeps the model exactly in S_i.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..admm.projections import topk_mask
+from ..nn.optim import Adam
+
+
+def hard_quantize(model, keep, quantizers):
+    """W_i <- Proj_{S_i}(W_i) in place for every layer of ``keep``: onto sparsity + levels for the layers of
+    ``quantizers`` ({layer: Quantizer}), onto {card <= l_i} for the others. Returns (masks {"layer.W": bool},
+    scales {"layer.W": (C_i float32, alpha_i float)} for the quantized layers)."""
+    masks, scales = {}, {}
+    for name, l in keep.items():
+        W = model[name].params["W"]
+        if name in quantizers:
+            q = quantizers[name]
+            z, codes, alpha = q.project_codes(W, l)
+            C = np.where(codes != 0, np.sign(codes) * q.m[np.maximum(np.abs(codes.astype(np.int64)), 1) - 1], 0.0)
+            scales[f"{name}.W"] = (C.astype(np.float32), float(alpha))
+            W[...] = z
+            masks[f"{name}.W"] = codes != 0
+        else:
+            mask = topk_mask(W, l)
+            W *= mask
+            masks[f"{name}.W"] = mask
+    return masks, scales
+
+
+class CodeScaleAdam(Adam):
+    """Adam in which each coded weight array W_i = alpha_i C_i (C_i fixed) is trained through its scale:
+
+        dL/dalpha_i = sum_j dL/dW_ij C_ij,   alpha_i <- Adam step,   W_i <- alpha_i C_i
+
+    Every other parameter (biases, unquantized layers' weights under their ``masks``) gets the usual Adam
+    step. ``scales``: {"layer.W": (C_i, alpha_i)} (``hard_quantize``). The scales and their moments are
+    part of ``state_dict``, so a resumed retraining equals an uninterrupted one."""
+
+    def __init__(self, params, scales, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, masks=None):
+        masks = {k: m for k, m in (masks or {}).items() if k not in scales}
+        super().__init__({k: v for k, v in params.items() if k not in scales}, lr, betas, eps, 0.0, masks)
+        self.coded = {k: params[k] for k in scales}
+        self.C = {k: C for k, (C, _) in scales.items()}
+        self.alpha = {k: np.array([a], dtype=np.float64) for k, (_, a) in scales.items()}
+        self.m_alpha = {k: np.zeros(1) for k in scales}
+        self.v_alpha = {k: np.zeros(1) for k in scales}
+        for k in scales:
+            self.coded[k][...] = self.alpha[k][0] * self.C[k]
+
+    def step(self, grads, pool=None, n=1):
+        super().step(grads, pool, n)  # t += 1, the other parameters
+        b1, b2 = self.beta1, self.beta2
+        for k, W in self.coded.items():
+            g = float(np.sum(grads[k].astype(np.float64) * self.C[k]))  # dL/dalpha
+            m, v = self.m_alpha[k], self.v_alpha[k]
+            m[0] = b1 * m[0] + (1 - b1) * g
+            v[0] = b2 * v[0] + (1 - b2) * g * g
+            m_hat, v_hat = m[0] / (1 - b1 ** self.t), v[0] / (1 - b2 ** self.t)
+            self.alpha[k][0] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            W[...] = self.alpha[k][0] * self.C[k]
+
+    def _state(self):
+        return {**super()._state(), "alpha": self.alpha, "m_alpha": self.m_alpha, "v_alpha": self.v_alpha}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        for k, W in self.coded.items():
+            W[...] = self.alpha[k][0] * self.C[k]
+
+
+def round_biases(model, layers):
+    """b_i <- float16(b_i) (as float32) for every layer of ``layers``: what the packed file stores."""
+    for name in layers:
+        b = model[name].params["b"]
+        b[...] = b.astype(np.float16).astype(b.dtype)

@@ -1,0 +1,177 @@
+"""The packed model file (``minadmm-packed-1``): a pruned and quantized model at its honest size on disk
+(Han et al., Deep Compression, 2016: codebook + bit-packed codes + relative indices).
+
+Per pruned layer, its non-zero weights in C order (the flat positions of a dense-layout ``W``):
+
+    codebook   the layer's distinct non-zero values, float32, increasing (at most 2^b of them)
+    codes      each non-zero's index into the codebook, b bits each, bit-packed (b = ceil(log2 |codebook|),
+               at least 1)
+    indices    relative positions, p bits per token: a token d in 1..2^p - 1 advances d places and puts the
+               next non-zero there (the first from place -1); the token 0 advances 2^p - 1 places and puts
+               nothing (a filler, for gaps longer than 2^p - 1). p is chosen per layer for the fewest bits.
+    biases     float16
+
+Layout of the file: the 8 bytes ``MNADMMPK``, a little-endian uint32 n, n bytes of a JSON header (the
+format name, the architecture, and per layer: name, nnz, value_bits, index_bits, tokens, codebook size),
+then per layer in header order: codebook (4 bytes each), codes, indices, biases (2 bytes each). The
+layers' shapes come from the architecture (``nn.model.build``).
+
+``pack(model)`` requires that a layer's non-zeros take at most 2^8 values and that its biases are exactly
+float16 numbers (so the file holds the model exactly: ``unpack(pack(model))`` predicts as it does); a
+quantized pruning run saves such models (pruning/quantized.py).
+"""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..nn.model import build
+
+FORMAT = "minadmm-packed-1"
+MAGIC = b"MNADMMPK"
+MAX_VALUE_BITS = 8
+MAX_INDEX_BITS = 24
+
+
+def bitpack(values, bits):
+    """The integers ``values`` (each in [0, 2^bits)) as ceil(n bits / 8) bytes, bits most-significant first."""
+    values = np.asarray(values, dtype=np.int64)
+    if values.size and (values.min() < 0 or values.max() >= 2 ** bits):
+        raise InputError(f"cannot pack values in [{values.min()}, {values.max()}] into {bits} bits")
+    shifts = np.arange(bits - 1, -1, -1, dtype=np.int64)
+    return np.packbits(((values[:, None] >> shifts) & 1).astype(np.uint8).reshape(-1)).tobytes()
+
+
+def bitunpack(data, bits, n):
+    """The n integers of ``bitpack(values, bits)``; int64 (n,)."""
+    flat = np.unpackbits(np.frombuffer(data, dtype=np.uint8))[:n * bits].reshape(n, bits).astype(np.int64)
+    return flat @ (1 << np.arange(bits - 1, -1, -1, dtype=np.int64))
+
+
+def relative_tokens(positions, p):
+    """The index tokens of the increasing flat ``positions`` with p-bit tokens (module docstring)."""
+    gaps = np.diff(np.concatenate([[-1], np.asarray(positions, dtype=np.int64)]))
+    step = 2 ** p - 1
+    fillers = (gaps - 1) // step  # fillers before each non-zero, so that its own token is in 1..step
+    tokens = np.zeros(int(fillers.sum()) + gaps.size, dtype=np.int64)
+    at = np.cumsum(fillers + 1) - 1  # where each non-zero's own token goes
+    tokens[at] = gaps - fillers * step
+    return tokens
+
+
+def absolute_positions(tokens, p):
+    """Inverse of ``relative_tokens``: the flat positions."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    step = 2 ** p - 1
+    place = np.cumsum(np.where(tokens == 0, step, tokens)) - 1
+    return place[tokens != 0]
+
+
+def index_bits(positions):
+    """(p, tokens) with the fewest p * tokens over p in 1..MAX_INDEX_BITS."""
+    best = None
+    for p in range(1, MAX_INDEX_BITS + 1):
+        t = relative_tokens(positions, p)
+        if best is None or p * t.size < best[0] * best[1].size:
+            best = (p, t)
+    return best
+
+
+def _layer_sections(name, W, b):
+    flat = W.reshape(-1)
+    positions = np.flatnonzero(flat)
+    values = flat[positions]
+    codebook = np.unique(values).astype(np.float32)
+    if codebook.size > 2 ** MAX_VALUE_BITS:
+        raise InputError(f"layer {name}: its non-zeros take {codebook.size} distinct values; the packed format "
+                         f"holds at most {2 ** MAX_VALUE_BITS} (quantize it first: minadmm prune --quant-bits)")
+    b16 = b.astype(np.float16)
+    if not np.array_equal(b16.astype(b.dtype), b):
+        raise InputError(f"layer {name}: its biases are not float16 numbers; the packed format stores them in "
+                         f"half precision (a quantized pruning run rounds them)")
+    vbits = max(1, int(np.ceil(np.log2(max(codebook.size, 1)))))
+    codes = np.searchsorted(codebook, values)
+    p, tokens = index_bits(positions) if positions.size else (1, np.zeros(0, dtype=np.int64))
+    head = {"name": name, "nnz": int(positions.size), "value_bits": vbits, "index_bits": p,
+            "tokens": int(tokens.size), "codebook": int(codebook.size), "biases": int(b.size)}
+    sections = [codebook.astype("<f4").tobytes(), bitpack(codes, vbits), bitpack(tokens, p), b16.astype("<f2").tobytes()]
+    return head, sections
+
+
+def pack(model, path):
+    """Write ``model`` (dense layout, pruned and quantized) to ``path``; returns ``packed_stats``."""
+    layers, body = [], []
+    for name in model.weight_names():
+        head, sections = _layer_sections(name, model[name].params["W"], model[name].params["b"])
+        head["bytes"] = [len(s) for s in sections]
+        layers.append(head)
+        body.extend(sections)
+    header = json.dumps({"format": FORMAT, "arch": model.arch, "layers": layers}, separators=(",", ":")).encode()
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_bytes(MAGIC + struct.pack("<I", len(header)) + header + b"".join(body))
+    tmp.replace(path)
+    return packed_stats(path)
+
+
+def is_packed(path):
+    with open(path, "rb") as f:
+        return f.read(len(MAGIC)) == MAGIC
+
+
+def _read(path):
+    data = Path(path).read_bytes()
+    if data[:len(MAGIC)] != MAGIC:
+        raise InputError(f"{path} is not a {FORMAT} file (it does not start with {MAGIC!r})")
+    (n,) = struct.unpack("<I", data[len(MAGIC):len(MAGIC) + 4])
+    start = len(MAGIC) + 4
+    header = json.loads(data[start:start + n])
+    if header.get("format") != FORMAT:
+        raise InputError(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}")
+    return header, data[start + n:], start + n
+
+
+def unpack(path):
+    """The model in ``path`` (``pack``) as a dense-layout ``Sequential`` in eval mode."""
+    header, body, _ = _read(path)
+    model = build(header["arch"])
+    at = 0
+    for head in header["layers"]:
+        parts = []
+        for size in head["bytes"]:
+            parts.append(body[at:at + size])
+            at += size
+        codebook = np.frombuffer(parts[0], dtype="<f4")
+        codes = bitunpack(parts[1], head["value_bits"], head["nnz"])
+        positions = absolute_positions(bitunpack(parts[2], head["index_bits"], head["tokens"]), head["index_bits"])
+        layer = model[head["name"]]
+        W = np.zeros(layer.params["W"].size, dtype=np.float32)
+        W[positions] = codebook[codes]
+        layer.params["W"][...] = W.reshape(layer.params["W"].shape)
+        layer.params["b"][...] = np.frombuffer(parts[3], dtype="<f2").astype(np.float32)
+    return model.eval()
+
+
+def packed_stats(path):
+    """What the file spends, per layer and in total: bits per non-zero for values (codes) and for indices,
+    bytes of codebooks and biases, the file's size, and the weight-bits ratio (every weight of the
+    architecture at 32 bits against non-zeros x value bits, how the papers count)."""
+    header, _, header_end = _read(path)
+    model = build(header["arch"])
+    rows = []
+    for h in header["layers"]:
+        nnz = max(h["nnz"], 1)
+        rows.append({"layer": h["name"], "weights": int(model[h["name"]].params["W"].size), "nnz": h["nnz"],
+                     "values": h["codebook"], "value_bits": h["value_bits"],
+                     "index_bits": h["index_bits"], "index_bits_per_nz": h["index_bits"] * h["tokens"] / nnz,
+                     "codebook_bytes": h["bytes"][0], "code_bytes": h["bytes"][1], "index_bytes": h["bytes"][2],
+                     "bias_bytes": h["bytes"][3]})
+    weights = sum(r["weights"] for r in rows)
+    value_bits = sum(r["nnz"] * r["value_bits"] for r in rows)
+    size = Path(path).stat().st_size
+    return {"format": FORMAT, "arch": header["arch"], "layers": rows, "file_bytes": size, "header_bytes": header_end,
+            "nnz": sum(r["nnz"] for r in rows), "weights": weights, "weight_value_bits": value_bits,
+            "weight_bits_ratio": 32 * weights / max(value_bits, 1)}

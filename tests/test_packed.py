@@ -1,0 +1,97 @@
+"""The packed file (sparse/packed.py): bit packing, relative indices with fillers, an exact round trip, the
+sizes it reports, and its errors."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minadmm.nn.model import build, save_model
+from minadmm.sparse.packed import (absolute_positions, bitpack, bitunpack, index_bits, is_packed, pack, packed_stats,
+                                   relative_tokens, unpack)
+
+
+@given(st.integers(1, 12).flatmap(lambda b: st.tuples(st.just(b), st.lists(st.integers(0, 2 ** b - 1), max_size=50))))
+def test_bitpack_round_trip(case):
+    bits, values = case
+    data = bitpack(values, bits)
+    assert len(data) == -(-len(values) * bits // 8)
+    np.testing.assert_array_equal(bitunpack(data, bits, len(values)), values)
+
+
+def test_bitpack_by_hand():
+    assert bitpack([1, 2, 3], 2) == bytes([0b01101100])
+    assert bitpack([5], 3) == bytes([0b10100000])
+    with pytest.raises(ValueError, match="into 2 bits"):
+        bitpack([4], 2)
+
+
+def test_relative_tokens_by_hand():
+    """p = 2 (tokens 1..3 place a non-zero, 0 advances 3): positions 0, 2, 9 -> gaps 1, 2, 7 -> 1, 2, 0 0 1."""
+    np.testing.assert_array_equal(relative_tokens([0, 2, 9], 2), [1, 2, 0, 0, 1])
+    np.testing.assert_array_equal(absolute_positions([1, 2, 0, 0, 1], 2), [0, 2, 9])
+    np.testing.assert_array_equal(relative_tokens([3], 2), [0, 1])  # gap 4 = filler 3 + 1
+    np.testing.assert_array_equal(relative_tokens([2], 2), [3])
+
+
+@settings(deadline=None)
+@given(st.sets(st.integers(0, 5000), max_size=60), st.integers(1, 14))
+def test_relative_round_trip(positions, p):
+    positions = np.array(sorted(positions), dtype=np.int64)
+    np.testing.assert_array_equal(absolute_positions(relative_tokens(positions, p), p), positions)
+
+
+def test_index_bits_is_the_cheapest():
+    positions = np.array([5, 40, 41, 300, 1000])
+    p, tokens = index_bits(positions)
+    assert all(p * tokens.size <= q * relative_tokens(positions, q).size for q in range(1, 25))
+
+
+def quantized_model(seed=0, density=0.01):
+    model = build("lenet5_relu")
+    rng = np.random.default_rng(seed)
+    for name in model.weight_names():
+        W, b = model[name].params["W"], model[name].params["b"]
+        levels = np.float32([-0.5, -0.25, 0.125, 0.5, 1.0])
+        W[...] = np.where(rng.random(W.shape) < density, levels[rng.integers(0, 5, W.shape)], 0)
+        b[...] = rng.standard_normal(b.shape).astype(np.float16)
+    return model
+
+
+def test_round_trip_exact_and_sizes(tmp_path):
+    model = quantized_model()
+    stats = pack(model, tmp_path / "m.mpk")
+    assert is_packed(tmp_path / "m.mpk")
+    back = unpack(tmp_path / "m.mpk")
+    for k, v in model.params.items():
+        np.testing.assert_array_equal(back.params[k], v, err_msg=k)
+    X = np.random.default_rng(1).standard_normal((8, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_array_equal(back.eval().predict(X), model.eval().predict(X))
+    rows = {r["layer"]: r for r in stats["layers"]}
+    for name in model.weight_names():
+        W = model[name].params["W"]
+        r = rows[name]
+        assert r["nnz"] == np.count_nonzero(W)
+        assert r["values"] == np.unique(W[W != 0]).size
+        assert r["value_bits"] == {1: 1, 2: 1, 3: 2, 4: 2, 5: 3}[r["values"]]
+        assert r["code_bytes"] == -(-r["nnz"] * r["value_bits"] // 8)
+        assert r["codebook_bytes"] == 4 * r["values"] and r["bias_bytes"] == 2 * model[name].params["b"].size
+    assert stats["nnz"] == sum(np.count_nonzero(model[n].params["W"]) for n in model.weight_names())
+    bits = sum(r["nnz"] * r["value_bits"] for r in stats["layers"])
+    assert rows["fc1"]["value_bits"] == 3 and stats["weight_bits_ratio"] == pytest.approx(32 * 430_500 / bits)
+    assert stats["file_bytes"] == (tmp_path / "m.mpk").stat().st_size
+    assert stats == packed_stats(tmp_path / "m.mpk")
+
+
+def test_errors(tmp_path):
+    model = quantized_model()
+    model["fc1"].params["b"][0] = 0.1  # not a float16 number
+    with pytest.raises(ValueError, match="fc1: its biases are not float16"):
+        pack(model, tmp_path / "m.mpk")
+    model = quantized_model()
+    model["fc2"].params["W"][:, :] = np.arange(5000, dtype=np.float32).reshape(500, 10) + 1
+    with pytest.raises(ValueError, match="fc2: its non-zeros take 5000 distinct values"):
+        pack(model, tmp_path / "m.mpk")
+    assert not (tmp_path / "m.mpk").exists()
+    save_model(tmp_path / "dense.npz", build("lenet5_relu"))
+    with pytest.raises(ValueError, match="is not a minadmm-packed-1 file"):
+        unpack(tmp_path / "dense.npz")
