@@ -95,3 +95,26 @@ def test_errors(tmp_path):
     save_model(tmp_path / "dense.npz", build("lenet5_relu"))
     with pytest.raises(ValueError, match="is not a minadmm-packed-1 file"):
         unpack(tmp_path / "dense.npz")
+
+
+def test_cli_pack_and_evaluate(tmp_path, capsys):
+    """``minadmm pack`` writes the file, ``minadmm evaluate`` reads it directly (the same accuracy as the
+    .npz), and a model with too many values is refused with the layer named."""
+    import json
+
+    from minadmm.cli import main
+    model = quantized_model()
+    save_model(tmp_path / "q.npz", model)
+    assert main(["pack", str(tmp_path / "q.npz"), "--out", str(tmp_path / "q.mpk"), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["file_bytes"] == (tmp_path / "q.mpk").stat().st_size
+    assert stats["file_ratio_to_input"] == pytest.approx((tmp_path / "q.npz").stat().st_size / stats["file_bytes"])
+    results = []
+    for f in ("q.npz", "q.mpk"):
+        assert main(["evaluate", str(tmp_path / f), "--json"]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    assert results[0]["test_acc"] == results[1]["test_acc"]
+    assert results[0]["nonzero_weights"] == results[1]["nonzero_weights"] == results[1]["packed"]["nnz"]
+    save_model(tmp_path / "dense.npz", build("lenet5_relu"))
+    assert main(["pack", str(tmp_path / "dense.npz"), "--out", str(tmp_path / "d.mpk")]) != 0
+    assert "conv1: its non-zeros take" in capsys.readouterr().err

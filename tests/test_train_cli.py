@@ -73,6 +73,16 @@ def run_cli(*args):
     (["prune", "--keep", "fc1=10", "--budget-floor", "10", "--out", "x"], "budget_floor=10 needs a budget"),
     (["prune", "--budget", "-5", "--out", "x"], "budget=-5: expected an integer >= 0"),
     (["prune", "--preset", "lenet5-relu-71x", "--lr-min", "0.01", "--out", "x"], "admm_lr_min=0.01: expected a floor"),
+    (["prune", "--keep", "conv1=filters:30", "--out", "x"], "conv1=filters:30: conv1 has only 20 filters"),
+    (["prune", "--keep", "fc1=filters:3", "--out", "x"], "structure 'filters' applies to a convolution"),
+    (["prune", "--keep", "fc1=rows:3", "--out", "x"], "unknown structure 'rows'"),
+    (["prune", "--keep", "all=0.5", "--out", "x"], "'all' takes a structure"),
+    (["prune", "--keep", "conv1=filters:6", "--budget", "100", "--out", "x"], "a budget needs per-layer counts"),
+    (["prune", "--keep", "conv1=filters:6", "--quant-bits", "3", "--out", "x"], "quantizing a structured layer"),
+    (["prune", "--keep", "fc1=100", "--quant-bits", "9", "--out", "x"], "quant_bits=9: expected bits from 1 to 8"),
+    (["prune", "--keep", "fc1=100", "--quant-bits", "fc9=2", "--out", "x"], "quant_bits names layer 'fc9'"),
+    (["prune", "--keep", "fc1=100", "--quant-bits", "3", "--quant-levels", "ternary", "--out", "x"],
+     "quant_levels='ternary': expected one of uniform, pow2"),
 ])
 def test_cli_bad_input_one_line_error(args, message, tmp_path):
     r = subprocess.run([sys.executable, "-m", "minadmm", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -228,3 +238,69 @@ def test_fit_holds_out_a_validation_split(mnist):
     assert 0 <= h[0]["val_acc"] <= 1 and h[0]["samples_per_s"] > 0
     with pytest.raises(ValueError, match="val=600"):
         fit(lenet5(seed=0), (X, y, Xt, yt), TrainConfig(epochs=1, val=600), log=lambda s: None)
+
+
+QUICK = ["--quick", "--admm-iters", "1", "--w-epochs", "1", "--retrain-epochs", "1"]
+
+
+def test_quick_structured_prune_shrinks(tmp_path):
+    """Structured targets: the pruned model keeps at most k filters/units, is shrunk to a smaller dense
+    LeNet-5 with the same predictions, and the baseline keeps the filters of largest L1 norm (Li et al.)."""
+    from minadmm.admm.structured import group_mask
+    out = tmp_path / "run"
+    dense = ROOT / "models" / "lenet5-relu-dense.npz"
+    assert main(["prune", "--keep", "conv1=filters:6,conv2=filters:16,fc1=units:100", "--model", "lenet5_relu",
+                 "--from", str(dense), *QUICK, "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    shrunk = report["shrunk"]
+    assert shrunk["same_predictions"] and shrunk["widths"] == [6, 16, 100]
+    assert shrunk["macs"] == 6 * 25 * 576 + 16 * 6 * 25 * 64 + 256 * 100 + 100 * 10
+    small = load_model(out / "model_small.npz", arch="lenet5_relu")
+    assert small.n_params() == shrunk["params"]
+    m = load_model(out / "model.npz")
+    assert np.count_nonzero(np.abs(m.params["conv1.W"]).sum(axis=(1, 2, 3))) <= 6
+    assert np.count_nonzero(np.abs(m.params["fc1.W"]).sum(axis=0)) <= 100
+    base, d = load_model(out / "baseline_model.npz"), load_model(dense)
+    l1 = group_mask(d.params["conv1.W"], "filters", 6, norm="l1")
+    assert not np.any(base.params["conv1.W"][~l1])
+
+
+def test_quick_quantized_prune_packs(tmp_path, capsys):
+    from minadmm.sparse.packed import unpack
+    """Quantized layers: each layer's non-zeros take at most 2^b values, the packed file holds the model
+    exactly (the same arrays), and ``minadmm evaluate`` reads it."""
+    out = tmp_path / "run"
+    assert main(["prune", "--keep", "conv1=60,conv2=700,fc1=720,fc2=242", "--model", "lenet5_relu",
+                 "--from", str(ROOT / "models" / "lenet5-relu-dense.npz"), "--quant-bits", "conv2=2,fc1=3",
+                 "--quant-levels", "pow2", *QUICK, "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    m = load_model(out / "model.npz")
+    for name, bits in (("conv2", 2), ("fc1", 3)):
+        W = m.params[f"{name}.W"]
+        assert np.unique(W[W != 0]).size <= 2 ** bits and report["quantization"][name]["bits"] == bits
+        assert np.count_nonzero(W) <= {"conv2": 700, "fc1": 720}[name]
+    assert "conv1" not in report["quantization"]
+    packed = unpack(out / "model.mpk")
+    for k, v in m.params.items():
+        np.testing.assert_array_equal(packed.params[k], v, err_msg=k)
+    assert report["packed"]["file_bytes"] == (out / "model.mpk").stat().st_size
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.mpk"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["nonzero_weights"] == report["kept"]
+
+
+def test_progressive_baseline_chain(tmp_path):
+    """In a recipe of several rounds the baseline of round r + 1 prunes round r's baseline by magnitude:
+    its support is a subset of the previous one (progressive magnitude pruning)."""
+    out = tmp_path / "run"
+    assert main(["prune", "--preset", "lenet5-relu-250x", *QUICK, "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [r["kept"] for r in report["rounds"]] == [6050, 3230, 1722]
+    assert all(r["baseline_acc"] is not None and r["val_accuracy"] is not None for r in report["rounds"])
+    prev = None
+    for r in (1, 2, 3):
+        b = load_model(out / f"round{r}" / "baseline_model.npz")
+        support = {n: b.params[f"{n}.W"] != 0 for n in ("conv1", "conv2", "fc1", "fc2")}
+        if prev is not None:
+            assert all(not np.any(support[n] & ~prev[n]) for n in support)
+        prev = support

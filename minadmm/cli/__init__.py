@@ -44,7 +44,9 @@ def cmd_train(args):
 
 def cmd_evaluate(args):
     from ..nn.model import load_model
-    model = load_model(args.model)
+    from ..sparse.packed import is_packed, packed_stats, unpack
+    packed = Path(args.model).is_file() and is_packed(args.model)
+    model = unpack(args.model) if packed else load_model(args.model)
     _, _, Xt, yt = load_data(args)
     t0 = time.perf_counter()
     acc = model.accuracy(Xt, yt)
@@ -55,6 +57,8 @@ def cmd_evaluate(args):
     result = {"model": str(args.model), "arch": model.arch, "test_acc": acc, "params": model.n_params(),
               "weights": total, "nonzero_weights": nz, "compression": total / max(nz, 1),
               "layers": stats, "eval_seconds": seconds}
+    if packed:
+        result["packed"] = packed_stats(args.model)
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
@@ -64,6 +68,31 @@ def cmd_evaluate(args):
     print(f"{'layer':<8}{'weights':>10}{'non-zero':>10}{'kept %':>9}")
     for r in stats:
         print(f"{r['layer']:<8}{r['weights']:>10,}{r['nonzero']:>10,}{r['kept_pct']:>9.2f}")
+    if packed:
+        print(packed_summary(result["packed"]))
+    return 0
+
+
+def packed_summary(p):
+    """Lines for a packed file: per layer bits per non-zero (values, indices), then the totals."""
+    lines = [f"packed file: {p['file_bytes']:,} bytes; weight bits {p['weight_value_bits']:,} for {p['nnz']:,} non-zeros "
+             f"({p['weight_bits_ratio']:.0f}x fewer than {p['weights']:,} x 32)",
+             f"{'layer':<8}{'values':>8}{'bits/value':>12}{'bits/index':>12}"]
+    lines += [f"{r['layer']:<8}{r['values']:>8}{r['value_bits']:>12}{r['index_bits_per_nz']:>12.2f}" for r in p["layers"]]
+    return "\n".join(lines)
+
+
+def cmd_pack(args):
+    from ..nn.model import load_model
+    from ..sparse.packed import pack
+    stats = pack(load_model(args.model), args.out)
+    dense = Path(args.model).stat().st_size
+    stats["file_ratio_to_input"] = dense / stats["file_bytes"]
+    if args.json:
+        print(json.dumps(stats, indent=1))
+        return 0
+    print(f"wrote {args.out}: {stats['file_bytes']:,} bytes, {stats['file_ratio_to_input']:.0f}x smaller than {args.model}")
+    print(packed_summary(stats))
     return 0
 
 
@@ -105,10 +134,17 @@ def build_parser():
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="test accuracy and per-layer non-zeros of a model file")
-    e.add_argument("model", help="a .npz model file")
+    e.add_argument("model", help="a .npz model file, or a packed file (minadmm pack)")
     e.add_argument("--json", action="store_true", help="print JSON")
     data_args(e)
     e.set_defaults(func=cmd_evaluate)
+
+    k = sub.add_parser("pack", help="write a pruned, quantized model as a packed file (codebook, bit-packed "
+                                    "codes, relative indices, float16 biases)")
+    k.add_argument("model", help="a .npz model file whose layers' non-zeros take at most 256 values each")
+    k.add_argument("--out", required=True, help="the packed file to write")
+    k.add_argument("--json", action="store_true", help="print JSON")
+    k.set_defaults(func=cmd_pack)
 
     add_prune_parser(sub, data_args)
     add_sweep_parser(sub)

@@ -129,7 +129,7 @@ def resolve_plan(args, command):
     from ..pipeline.presets import find_file, load_preset, override
     from ..pipeline.run import QUICK_SCHEDULE, check_model_files, make_plan
     from ..pruning.config import PruneConfig
-    from ..pruning.targets import check_budget, check_keep, layer_sizes, parse_keep
+    from ..pruning.targets import check_budget, check_keep, check_sets, layer_sizes, parse_keep
     values = {field: getattr(args, field) for _, field, *_ in SCHEDULE_OPTIONS + SWITCHES
               if getattr(args, field) is not None}
     if args.quick:
@@ -156,6 +156,7 @@ def resolve_plan(args, command):
     for r in rounds:
         check_keep(r["keep"], model)
         check_budget(r["keep"], r["config"].budget, r["config"].budget_floor, model)
+        check_sets(r["keep"], r["config"])
     check_model_files(arch, rounds[0]["config"], dense, args.teacher)
     return make_plan(arch, rounds, dense, baseline and not args.no_baseline, args.quick, args.preset, command,
                      teacher=args.teacher)
@@ -184,13 +185,16 @@ def cmd_prune(args):
 
 def cmd_presets(args):
     from ..pipeline.presets import load_preset, preset_names
+    from ..pruning.targets import describe
     presets = [load_preset(n) for n in preset_names()]
     if args.json:
         print(json.dumps([{**p, "rounds": [{"keep": r["keep"], "config": asdict(r["config"])} for r in p["rounds"]]}
                           for p in presets], indent=1))
         return 0
     for p in presets:
-        targets = " -> ".join(f"{sum(r['keep'].values()):,} weights" for r in p["rounds"])
+        targets = " -> ".join(", ".join(f"{k} {describe(v)}" for k, v in r["keep"].items())
+                              if any(isinstance(v, str) for v in r["keep"].values())
+                              else f"{sum(r['keep'].values()):,} weights" for r in p["rounds"])
         print(f"{p['name']}  ({p['arch']}, {len(p['rounds'])} round{'s' * (len(p['rounds']) > 1)}: {targets})")
         print(f"    reproduces: {p['reproduces'] or 'no committed model'}"
               + (f"  (run: {p['results']})" if p["results"] else ""))

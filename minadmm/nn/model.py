@@ -96,33 +96,47 @@ class Sequential:
         return f"Sequential[{self.arch}](\n{inner}\n)"
 
 
-def lenet5(seed=0, keep=0.5, dtype=np.float32, conv_relu=False):
+LENET5_WIDTHS = (20, 50, 500)  # conv1 filters, conv2 filters, fc1 units
+
+
+def lenet5(seed=0, keep=0.5, dtype=np.float32, conv_relu=False, widths=LENET5_WIDTHS):
     """The LeNet-5 of the paper's recipe (PAPER.md), 431,080 parameters.
 
     conv1 20@5x5 valid -> pool -> conv2 50@5x5 valid -> pool -> flatten (C, H, W) -> fc1 800->500 -> ReLU
     -> dropout(keep) -> fc2 500->10. No ReLU after the convolutions, as the recipe states.
     ``conv_relu=True`` (architecture "lenet5_relu") adds a ReLU after each convolution, as the authors'
     published TensorFlow model code does; the parameters and their names are the same.
-    Input (N, 1, 28, 28) -> logits (N, 10).
+    ``widths`` = (conv1 filters, conv2 filters, fc1 units), (20, 50, 500) by default: other widths give the
+    smaller dense networks that structured pruning shrinks to (pruning/shrink.py); fc1 then takes 16 x
+    conv2's filters inputs. Input (N, 1, 28, 28) -> logits (N, 10).
     """
+    c1, c2, h = check_widths(widths)
     ss = np.random.SeedSequence(seed).spawn(5)
     relu = (lambda name: [(name, ReLU())]) if conv_relu else (lambda name: [])
     return Sequential([
-        ("conv1", Conv2D(1, 20, 5, rng=ss[0], dtype=dtype)), *relu("crelu1"),
+        ("conv1", Conv2D(1, c1, 5, rng=ss[0], dtype=dtype)), *relu("crelu1"),
         ("pool1", MaxPool2D()),
-        ("conv2", Conv2D(20, 50, 5, rng=ss[1], dtype=dtype)), *relu("crelu2"),
+        ("conv2", Conv2D(c1, c2, 5, rng=ss[1], dtype=dtype)), *relu("crelu2"),
         ("pool2", MaxPool2D()),
         ("flatten", Flatten()),
-        ("fc1", Dense(800, 500, rng=ss[2], dtype=dtype)),
+        ("fc1", Dense(16 * c2, h, rng=ss[2], dtype=dtype)),
         ("relu1", ReLU()),
         ("drop1", Dropout(keep, rng=ss[3])),
-        ("fc2", Dense(500, 10, rng=ss[4], dtype=dtype)),
+        ("fc2", Dense(h, 10, rng=ss[4], dtype=dtype)),
     ], arch="lenet5_relu" if conv_relu else "lenet5")
 
 
-def lenet5_relu(seed=0, keep=0.5, dtype=np.float32):
+def check_widths(widths):
+    """(c1, c2, h) as ints >= 1; raises naming the bad value."""
+    if len(widths) != 3 or any(isinstance(w, bool) or int(w) != w or w < 1 for w in widths):
+        raise InputError(f"widths={tuple(widths)!r}: expected three integers >= 1 (conv1 filters, conv2 filters, "
+                         f"fc1 units)")
+    return tuple(int(w) for w in widths)
+
+
+def lenet5_relu(seed=0, keep=0.5, dtype=np.float32, widths=LENET5_WIDTHS):
     """LeNet-5 with a ReLU after each convolution (the authors' TensorFlow model code); see ``lenet5``."""
-    return lenet5(seed=seed, keep=keep, dtype=dtype, conv_relu=True)
+    return lenet5(seed=seed, keep=keep, dtype=dtype, conv_relu=True, widths=widths)
 
 
 def lenet300_100(seed=0, keep=1.0, dtype=np.float32):
@@ -148,14 +162,25 @@ def build(arch, **kwargs):
     return ZOO[arch](**kwargs)
 
 
+def model_widths(model):
+    """(conv1 filters, conv2 filters, fc1 units) of a LeNet-5, None for other architectures."""
+    if model.arch not in ("lenet5", "lenet5_relu"):
+        return None
+    return (model["conv1"].params["W"].shape[0], model["conv2"].params["W"].shape[0], model["fc1"].params["W"].shape[1])
+
+
 def save_model(path, model):
     """Write ``model`` to ``path`` (.npz): one array per parameter named "<layer>.W" / "<layer>.b",
-    plus "__arch__" (architecture name) and "__format__" (format version). Written to a temporary
+    plus "__arch__" (architecture name) and "__format__" (format version), and for a LeNet-5 of other widths
+    than (20, 50, 500) "__widths__" (conv1 filters, conv2 filters, fc1 units). Written to a temporary
     file first and renamed, so an interrupted save never leaves a half-written model."""
     import os
     path = str(path)
     tmp = path + ".tmp.npz"
     arrays = {k: np.asarray(v) for k, v in model.params.items()}
+    widths = model_widths(model)
+    if widths is not None and widths != LENET5_WIDTHS:  # a shrunk LeNet-5: its widths beside its arrays
+        arrays["__widths__"] = np.array(widths)
     np.savez(tmp, __arch__=np.array(model.arch), __format__=np.array(FORMAT_VERSION), **arrays)
     os.replace(tmp, path)
 
@@ -179,6 +204,8 @@ def load_model(path, arch=None, **kwargs):
         file_arch = str(data["__arch__"])
         if arch is not None and file_arch != arch:
             raise InputError(f"{path} holds a {file_arch!r} model, expected {arch!r}")
+        if "__widths__" in data.files:
+            kwargs = {**kwargs, "widths": tuple(int(w) for w in data["__widths__"])}
         model = build(file_arch, **kwargs)
         params = model.params
         keys = {k for k in data.files if not k.startswith("__")}

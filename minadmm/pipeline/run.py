@@ -17,12 +17,14 @@ import numpy as np
 
 from ..data.split import split_validation
 from ..errors import InputError
-from ..nn.model import build, load_model, save_model
+from ..nn.model import build, load_model, model_widths, save_model
 from ..pruning.admm_stage import run_admm
 from ..pruning.config import PruneConfig
 from ..pruning.quantized import round_biases
+from ..pruning.shrink import shrink
 from ..pruning.retrain import magnitude_prune, prune_to_set, retrain
-from ..pruning.targets import check_keep
+from ..pruning.targets import check_keep, check_sets, structure_of
+from ..sparse.flops import dense_flops
 from ..sparse.packed import pack, unpack
 from ..report.plots import plot_accuracy, plot_residuals, plot_sparsity
 from ..report.report import build_report, rounds_markdown, write_report
@@ -67,6 +69,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
         run = json.loads((out / "run.json").read_text())
     else:
         keep = check_keep(keep, build(arch))
+        check_sets(keep, cfg)
         check_model_files(arch, cfg, dense_path, teacher_path)
         run = {"arch": arch, "keep": keep, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
                "teacher": teacher_path and str(teacher_path), "quick": quick, "baseline": baseline,
@@ -154,6 +157,8 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     report = build_report(model, kept, accuracies, stage_seconds, run["config"], run["command"], baseline_acc,
                           admm_rows=admm_rows, val_accuracies=val_accuracies or None)
     report["quick"] = run["quick"]
+    if any(structure_of(t) is not None and structure_of(t).shrinks for t in keep.values()):
+        report["shrunk"] = shrink_and_check(model, out / "model_small.npz", Xt, yt)
     if cfg.quant_bits:
         report["quantization"] = quantization_summary(model, cfg.quantizers(keep))
         report["packed"] = pack_and_check(model, out / "model.mpk", out / "dense.npz", Xt, yt)
@@ -176,6 +181,20 @@ def quantization_summary(model, quantizers):
         W = model[name].params["W"]
         out[name] = {"bits": q.bits, "levels": q.levels, "values": int(np.unique(W[W != 0]).size)}
     return out
+
+
+def shrink_and_check(model, path, Xt, yt):
+    """Write the smaller dense network of a structurally pruned ``model`` (``pruning.shrink``) to ``path``;
+    return its widths, parameters, multiply-adds per image against the full network's, its test accuracy and
+    whether it predicts every test image as the masked ``model`` does."""
+    small, kept = shrink(model)
+    save_model(path, small)
+    full = build(model.arch)
+    preds = small.predict(Xt)
+    return {"file": str(path), "widths": list(model_widths(small)), "kept_channels": kept,
+            "params": small.n_params(), "params_full": full.n_params(),
+            "macs": dense_flops(small) // 2, "macs_full": dense_flops(full) // 2,
+            "test_acc": float((preds == yt).mean()), "same_predictions": bool(np.array_equal(preds, model.predict(Xt)))}
 
 
 def pack_and_check(model, path, dense_path, Xt, yt):

@@ -26,6 +26,7 @@ from ..nn.optim import Adam
 from ..train.epochs import DivergenceError, run_epoch
 from ..train.records import load_checkpoint, save_checkpoint, save_history
 from .config import PruneConfig
+from .targets import target_projections
 
 
 def make_w_step(model, W, X, y, cfg: PruneConfig, opt, rng, distill=None):
@@ -69,7 +70,8 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
     opt = Adam(model.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     schedule = cfg.schedule()
-    project = {i: q.project for i, q in cfg.quantizers(keep).items()}  # quantized layers: sparsity + levels
+    project = {**target_projections(keep),  # structured layers: their structure's projection
+               **{i: q.project for i, q in cfg.quantizers(keep).items()}}  # quantized layers: sparsity + levels
     state = ADMMState.start({i: model[i].params["W"] for i in keep}, keep, schedule.rho0, project=project,
                             budget=cfg.budget_set())
     ckpt = Path(out_dir) / "admm_checkpoint.npz" if out_dir else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..admm.projections import topk_mask
 from ..data.augment import RandomShift
 from ..nn.distill import distillation_for
 from ..nn.optim import Adam
@@ -17,18 +16,21 @@ from ..train.epochs import DivergenceError, train_epochs
 from .admm_stage import diverged
 from .config import PruneConfig
 from .quantized import CodeScaleAdam, hard_quantize
+from .targets import target_mask
 
 
-def hard_prune(model, keep, budget=None):
-    """W_i <- Proj_{S_i}(W_i) in place for every layer of ``keep``; returns the masks {"layer.W": bool array}.
+def hard_prune(model, keep, budget=None, norm="l2"):
+    """W_i <- Proj_{S_i}(W_i) in place for every layer of ``keep`` (counts or structures, pruning/targets.py);
+    returns the masks {"layer.W": bool array}.
     With a ``budget`` (``admm.projections.Budget``), W <- Proj_S(W) for the layers of ``keep`` at once: the
-    L largest weights over all of them (after each layer's floor)."""
+    L largest weights over all of them (after each layer's floor). ``norm``="l1": structured targets rank
+    their groups by L1 norm (the baseline of Li et al. 2017) instead of projecting."""
     if budget is not None:
         keep = budget.project({name: model[name].params["W"] for name in keep})[1]
     masks = {}
     for name, l in keep.items():
         W = model[name].params["W"]
-        mask = topk_mask(W, l)
+        mask = target_mask(W, l, norm)  # the l largest |W|, or a structure's support
         W *= mask
         masks[f"{name}.W"] = mask
     return masks
@@ -59,19 +61,20 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
 
 def magnitude_prune(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None,
                     val=None):
-    """The heuristic baseline, one-shot: keep the l_i largest dense weights per layer (with ``cfg.budget``:
+    """The heuristic baseline, one-shot: keep the l_i largest dense weights per layer (structured targets:
+    the groups of largest L1 norm, Li et al. 2017's filter pruning; with ``cfg.budget``:
     the L largest over all layers, global magnitude pruning; with ``cfg.quant_bits``: the same projection
     onto sparsity + levels as ADMM's, applied once), then the same masked retraining (with the same teacher
     when ``cfg.distill`` > 0). Returns (masks, history)."""
-    masks, scales = prune_to_set(model, keep, cfg)
+    masks, scales = prune_to_set(model, keep, cfg, norm="l1")
     return masks, retrain(model, data, masks, cfg, out_dir, name="baseline_retrain", resume=resume, log=log,
                           teacher=teacher, val=val, scales=scales)
 
 
-def prune_to_set(model, keep, cfg: PruneConfig):
+def prune_to_set(model, keep, cfg: PruneConfig, norm="l2"):
     """Hard pruning onto the round's sets: (masks, scales) of ``quantized.hard_quantize`` when layers are
-    quantized, else (``hard_prune`` masks, None)."""
+    quantized, else (``hard_prune`` masks, None); ``norm`` as for ``hard_prune``."""
     quantizers = cfg.quantizers(keep)
     if quantizers:
         return hard_quantize(model, keep, quantizers)
-    return hard_prune(model, keep, cfg.budget_set()), None
+    return hard_prune(model, keep, cfg.budget_set(), norm), None

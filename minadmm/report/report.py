@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..pruning.targets import PAPER_LENET5
+from ..pruning.targets import PAPER_LENET5, describe
 
 
 def layer_rows(model, keep):
@@ -118,7 +118,7 @@ def rounds_markdown(report):
              "| round | targets | kept | compression | test accuracy | validation accuracy | "
              "magnitude baseline (progressive) | minutes |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in report["rounds"]:
-        targets = ", ".join(f"{k} {v:,}" for k, v in r["keep"].items())
+        targets = ", ".join(f"{k} {describe(v)}" for k, v in r["keep"].items())
         lines.append(f"| {r['round']} | {targets} | {r['kept']:,} | {r['compression']:.1f}x | "
                      f"{pct(r['accuracy'])} | {pct(r.get('val_accuracy'))} | {pct(r.get('baseline_acc'))} | "
                      f"{r['minutes']:.1f} |")
