@@ -22,8 +22,10 @@ MODELS = {  # committed model file -> the run directory (under results/) that ma
     "models/lenet5-relu-admm-71x.npz": "lenet5-relu-71x",
     "models/lenet5-relu-admm-71x-converge.npz": "lenet5-relu-71x-converge",
     "models/lenet5-admm-71x.npz": "lenet5-71x",
+    "models/lenet5-admm-250x.npz": "lenet5-relu-250x",
+    "models/lenet5-admm-quantized.npz": "lenet5-relu-250x-quantized",
 }
-HEADLINES = ["lenet5-relu-71x", "lenet5-relu-71x-converge", "lenet5-71x"]  # the runs reported across seeds
+HEADLINES = ["lenet5-relu-71x", "lenet5-relu-71x-converge", "lenet5-71x", "lenet5-relu-250x"]  # the runs reported across seeds
 DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense",
          "models/lenet5-relu-dense-val.npz": "lenet5-relu-dense-val"}
 COPIES = {"runs/lenet5-relu-dense-val/model.npz": "models/lenet5-relu-dense-val.npz"}  # run output -> committed copy
@@ -314,6 +316,82 @@ def bench_table():
     return "\n".join(lines)
 
 
+def progressive_table():
+    """Round by round: progressive ADMM (lenet5-relu-250x, then the quantized round of lenet5-relu-250x-quantized)
+    against progressive magnitude pruning at the same targets and retraining."""
+    lines = ["| recipe, round | targets conv1 / conv2 / fc1 / fc2 | kept | compression | validation | test accuracy | "
+             "magnitude baseline (progressive) | minutes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for run, rounds in (("lenet5-relu-250x", None), ("lenet5-relu-250x-quantized", [4])):
+        rep = load(RESULTS / run / "report.json")
+        for r in rep["rounds"]:
+            if rounds and r["round"] not in rounds:
+                continue
+            cfg = rep["plan"]["rounds"][r["round"] - 1]["config"]
+            quant = f" + {cfg['quant_bits']}-bit {cfg['quant_levels']} levels" if cfg.get("quant_bits") else ""
+            lines.append(f"| `{rep['plan']['preset']}`, {r['round']} | {' / '.join(f'{v:,}' for v in r['keep'].values())}{quant} | "
+                         f"{r['kept']:,} | {r['compression']:.1f}x | {pct(r.get('val_accuracy'))} | **{pct(r['accuracy'])}** | "
+                         f"{pct(r.get('baseline_acc'))} | {r['minutes']:.1f} |")
+    return "\n".join(lines)
+
+
+def quantized_table():
+    """What the packed file of the quantized model spends, per layer, and its two ratios."""
+    rep = load(RESULTS / "lenet5-relu-250x-quantized" / "report.json")
+    p = rep["packed"]
+    lines = ["| layer | non-zeros | distinct values | bits per value | bits per index (p) | bytes: codebook + codes + indices + biases |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for r in p["layers"]:
+        lines.append(f"| {r['layer']} | {r['nnz']:,} | {r['values']} | {r['value_bits']} | {r['index_bits_per_nz']:.2f} "
+                     f"({r['index_bits']}) | {r['codebook_bytes']} + {r['code_bytes']} + {r['index_bytes']} + {r['bias_bytes']} |")
+    lines.append(f"| **all** | {p['nnz']:,} | | weight bits {p['weight_value_bits']:,}: **{p['weight_bits_ratio']:,.0f}x** "
+                 f"fewer than 430,500 x 32 | | file {p['file_bytes']:,} bytes (header {p['header_bytes']}): "
+                 f"**{p['file_ratio']:.0f}x** smaller than {p['dense_file_bytes']:,} |")
+    lines.append(f"| test accuracy | | | model **{pct(rep['accuracy']['after_retraining'])}** | | packed file read back "
+                 f"{pct(p['test_acc'])} |")
+    return "\n".join(lines)
+
+
+STRUCTURED = [  # (run under results/, what it is)
+    ("lenet5-relu-structured", "structured: conv1 6 filters, conv2 16 filters, fc1 100 units, shrunk"),
+    ("lenet5-relu-unstructured-29k", "unstructured, the shrunk network's per-layer counts"),
+    ("lenet5-relu-2of4", "2:4 in every layer"),
+    ("lenet5-relu-unstructured-2of4-counts", "unstructured, 2:4's per-layer counts"),
+]
+
+
+def structured_table():
+    """Structured, 2:4 and unstructured ADMM at comparable counts: weights, multiply-adds, accuracy, baseline,
+    and the measured speed of the shrunk network (results/bench_structured.jsonl)."""
+    lines = ["| run | non-zero weights | parameters of the network it runs as | multiply-adds per image | test accuracy | "
+             "baseline (same targets and retraining) | command |", "|---|---:|---:|---:|---:|---:|---|"]
+    for run, what in STRUCTURED:
+        rep = load(RESULTS / run / "report.json")
+        plan = load(RESULTS / run / "plan.json")
+        sh = rep.get("shrunk")
+        kept = {l["layer"]: l["kept"] for l in rep["layers"]}
+        params = f"{sh['params']:,} (dense, shrunk)" if sh else f"{rep['nonzero_params']:,} (sparse)"
+        macs = sh["macs"] if sh else multiply_adds(rep["arch"], kept)
+        base = "L1-norm filters" if sh else ("magnitude 2:4" if "2:4" in what and "counts" not in what else "magnitude")
+        lines.append(f"| {what} | {rep['kept']:,} | {params} | {macs:,} | **{pct(rep['accuracy']['after_retraining'])}** | "
+                     f"{base} {pct(rep['baseline_magnitude_acc'])} | `{plan['command']}` |")
+    return "\n".join(lines)
+
+
+def structured_bench():
+    """The shrunk network against the dense one, same dense kernels (results/bench_structured.jsonl)."""
+    rows = jsonl("bench_structured.jsonl")
+    speed = next(r for r in rows if "speedup_256" in r)
+    by = {(r["model"], r["batch"]): r for r in rows if "model" in r}
+    lines = ["| batch | dense LeNet-5 (images/s) | shrunk structured LeNet-5 (images/s) | speed-up | multiply-adds ratio | "
+             "same predictions as the masked network | command |", "|---:|---:|---:|---:|---:|---|---|"]
+    for b in (256, 1):
+        d, s = by[("dense", b)], by[("small", b)]
+        same = {True: "yes, all 10,000", False: "no", None: ""}[s["same_predictions_as_masked"]]
+        lines.append(f"| {b} | {d['samples_per_s']:,.0f} | {s['samples_per_s']:,.0f} | **{speed[f'speedup_{b}']}x** | "
+                     f"{speed['macs_ratio']}x | {same} | `{speed.get('command', 'python benchmarks/bench_structured.py')}` |")
+    return "\n".join(lines)
+
+
 def admm_loop():
     """The loop of ``admm.loop.admm`` as the source has it, from ``while`` to ``return``."""
     src = (ROOT / "minadmm" / "admm" / "loop.py").read_text()
@@ -321,7 +399,8 @@ def admm_loop():
     return "```python\n" + body.rstrip() + "\n```"
 
 
-TABLES = {"admm_loop": admm_loop, "seeds": seeds_table, "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+TABLES = {"progressive": progressive_table, "quantized": quantized_table, "structured": structured_table,
+          "structured_bench": structured_bench, "admm_loop": admm_loop, "seeds": seeds_table, "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 

@@ -7,7 +7,10 @@
     admm_model.npz           W after the last ADMM iteration (before hard pruning)
     history_retrain.*        masked retraining; retrain_checkpoint.npz after each epoch
     model.npz                the pruned model (pruned weights stored as zeros)
-    history_baseline_retrain.*, baseline_model.npz   the magnitude-pruning baseline
+    history_baseline_retrain.*, baseline_model.npz   the magnitude-pruning baseline (in a recipe of several
+                             rounds, each round's prunes the previous round's: progressive magnitude pruning)
+    model_small.npz          structured targets: the pruned network shrunk to a smaller dense one
+    model.mpk                quantized layers: the model as a packed file (docs/formats.md)
     report.md/.json, residuals.png, accuracy.png, sparsity.png
     round1/, round2/, ...    one such directory per round when a recipe has several rounds
 """
@@ -18,7 +21,8 @@ from pathlib import Path
 
 from ..errors import InputError
 
-OUTPUTS = ["plan.json", "run.json", "dense.npz", "admm_model.npz", "model.npz", "baseline_model.npz",
+OUTPUTS = ["plan.json", "run.json", "dense.npz", "admm_model.npz", "model.npz", "baseline_model.npz", "model_small.npz",
+           "model.mpk",
            "report.json", "report.md", "residuals.png", "accuracy.png", "sparsity.png", "admm_checkpoint.npz",
            "retrain_checkpoint.npz", "baseline_retrain_checkpoint.npz", "pretrain"] + [
     f"history_{n}.{e}" for n in ("admm", "retrain", "baseline_retrain") for e in ("csv", "json")]
