@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "minadmm"
 FAST = ["tests/test_admm.py", "tests/test_equations.py", "tests/test_projections.py", "tests/test_budget.py",
-        "tests/test_quantization.py", "tests/test_quantized_retrain.py", "tests/test_packed.py"]
+        "tests/test_quantization.py", "tests/test_quantized_retrain.py", "tests/test_packed.py",
+        "tests/test_structured.py", "tests/test_shrink.py"]
 ALL_MATH = FAST + ["tests/test_kernels.py", "tests/test_layers.py", "tests/test_optim_model.py"]
 
 # (file under minadmm/, the exact text, its mutant, what changes)
@@ -116,6 +117,13 @@ MUTANTS = [
     ("pruning/quantized.py", "m_hat, v_hat = m[0] / (1 - b1 ** self.t), v[0] / (1 - b2 ** self.t)", "m_hat, v_hat = m[0], v[0]", "scale Adam: no bias correction"),
     ("pruning/quantized.py", "self.alpha[k][0] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)", "self.alpha[k][0] += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)", "scale Adam: sign of the step"),
     ("sparse/packed.py", "tokens[at] = gaps - fillers * step", "tokens[at] = gaps - fillers * (step + 1)", "relative indices: filler length"),
+    ("admm/structured.py", "weights=(a ** 2 if norm == \"l2\" else np.abs(a))", "weights=(np.abs(a) if norm == \"l2\" else np.abs(a))", "group projection: L1 norms instead of Frobenius"),
+    ("admm/structured.py", "        return idx[1], shape[1]\n    if kind == \"columns\"", "        return idx[0], shape[0]\n    if kind == \"columns\"", "group projection: channels grouped as filters"),
+    ("admm/structured.py", "np.put_along_axis(keep, order[:, :, :n], True, axis=2)", "np.put_along_axis(keep, order[:, :, :n + 1], True, axis=2)", "N:M projection: one too many per block"),
+    ("admm/structured.py", "order = np.argsort(-b, axis=2, kind=\"stable\")", "order = np.argsort(b, axis=2, kind=\"stable\")", "N:M projection: smallest first"),
+    ("pruning/shrink.py", "b2 = b2 + W2[:, fold].sum(axis=(2, 3)) @ _act(b1[fold], relu)", "b2 = b2 + W2[:, fold].sum(axis=(2, 3)) @ b1[fold]", "shrinking: conv1's folded constant without its ReLU"),
+    ("pruning/shrink.py", "b4 = b4 + np.maximum(b3[fold], 0) @ W4[fold]", "b4 = b4 + b3[fold] @ W4[fold]", "shrinking: fc1's folded constant without its ReLU"),
+    ("pruning/shrink.py", "keep1 = np.flatnonzero(used & ~zero)", "keep1 = np.flatnonzero(used)", "shrinking: zero conv1 filters kept after folding"),
     ("sparse/packed.py", "place = np.cumsum(np.where(tokens == 0, step, tokens)) - 1", "place = np.cumsum(np.where(tokens == 0, step, tokens))", "relative indices: start at place 0"),
 ]
 

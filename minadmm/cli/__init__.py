@@ -43,7 +43,7 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from ..nn.model import load_model
+    from ..nn.model import LENET5_WIDTHS, load_model, model_widths
     from ..sparse.packed import is_packed, packed_stats, unpack
     packed = Path(args.model).is_file() and is_packed(args.model)
     model = unpack(args.model) if packed else load_model(args.model)
@@ -59,12 +59,18 @@ def cmd_evaluate(args):
               "layers": stats, "eval_seconds": seconds}
     if packed:
         result["packed"] = packed_stats(args.model)
+    widths = model_widths(model)
+    if widths is not None and widths != LENET5_WIDTHS:
+        result["widths"] = list(widths)
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
     print(f"{args.model} ({model.arch}): test accuracy {acc:.4f} on {len(yt)} MNIST test images")
     print(f"parameters {model.n_params():,}; weights {total:,}, non-zero {nz:,} "
           f"({total / max(nz, 1):.1f}x compression)")
+    if result.get("widths"):
+        print(f"a shrunk LeNet-5: widths {tuple(result['widths'])} (conv1 filters, conv2 filters, fc1 units) of "
+              f"{LENET5_WIDTHS}")
     print(f"{'layer':<8}{'weights':>10}{'non-zero':>10}{'kept %':>9}")
     for r in stats:
         print(f"{r['layer']:<8}{r['weights']:>10,}{r['nonzero']:>10,}{r['kept_pct']:>9.2f}")
