@@ -293,7 +293,8 @@ def test_progressive_baseline_chain(tmp_path):
     """In a recipe of several rounds the baseline of round r + 1 prunes round r's baseline by magnitude:
     its support is a subset of the previous one (progressive magnitude pruning)."""
     out = tmp_path / "run"
-    assert main(["prune", "--preset", "lenet5-relu-250x", *QUICK, "--out", str(out)]) == 0
+    assert main(["prune", "--preset", "lenet5-relu-250x", "--quick", "--admm-iters", "1", "--w-epochs", "1",
+                 "--retrain-epochs", "0", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert [r["kept"] for r in report["rounds"]] == [6050, 3230, 1722]
     assert all(r["baseline_acc"] is not None and r["val_accuracy"] is not None for r in report["rounds"])
