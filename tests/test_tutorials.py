@@ -15,6 +15,8 @@ EXPECTED = {
                           "t4_residuals_lenet5-relu-71x.png"],
     "t5_admm_vs_magnitude.py": ["t5_admm_vs_magnitude.png"],
     "t6_what_pruning_buys.py": ["t6_weight_histograms.png", "t6_conv1_filters.png", "t6_inference_speed.png"],
+    "t7_past_250x.py": ["t7_accuracy_vs_compression.png"],
+    "t8_structured.py": ["t8_speed.png", "t8_residuals_structured.png"],
 }
 
 
