@@ -16,21 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 
+from bench_infer import run  # (samples/s, predictions) of one pass in batches
 from minadmm.data import load_mnist
 from minadmm.nn.model import load_model
 from minadmm.sparse import dense_flops
-
-
-def run(forward, X, batch):
-    preds = []
-    t0 = time.perf_counter()
-    for i in range(0, len(X), batch):
-        preds.append(forward(X[i:i + batch]).argmax(axis=1))
-    return len(X) / (time.perf_counter() - t0), np.concatenate(preds)
 
 
 def main():
