@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 
@@ -53,7 +54,8 @@ def main():
                               "params": m.n_params(), "same_predictions_as_masked": same}), flush=True)
         speed[batch] = best["small"] / best["dense"]
     print(json.dumps({"speedup_256": round(speed[256], 2), "speedup_1": round(speed[1], 2),
-                      "macs_ratio": round(dense_flops(models["dense"]) / dense_flops(models["small"]), 2)}))
+                      "macs_ratio": round(dense_flops(models["dense"]) / dense_flops(models["small"]), 2),
+                      "command": " ".join(["python benchmarks/bench_structured.py", *sys.argv[1:]])}))
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ ax.set_ylim(97.4, 99.5)
 ax.set_xlabel("compression (x): weights, or bits for the quantized points")
 ax.set_ylabel("test accuracy (%)")
 ax.grid(True, which="both", alpha=0.3)
-ax.legend(fontsize=6.5, loc="lower left")
+ax.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
 ax.set_title("published results (dotted): the papers report no accuracy loss at these ratios", fontsize=8)
 savefig(fig, "t7_accuracy_vs_compression")
 
