@@ -113,8 +113,10 @@ def test_scale_never_worse_than_its_grid(x, l, bits, kind):
     if top.size == 0:
         return
     d = distance2(x, l, alpha, m)
-    grid = np.geomspace(0.25 * np.median(top) / m[-1], 1.5 * top.max() / m[-1], qz.GRID)
-    assert all(d <= distance2(x, l, g, m) + 1e-9 for g in grid)
+    grid = qz.scale_grid(top, m)
+    assert grid.size == qz.GRID and grid[-1] == pytest.approx(1.5 * top.max() / m[-1])
+    assert grid[0] == pytest.approx(0.25 * np.median(top) / m[-1])
+    assert all(d <= distance2(x, l, g, m) + 1e-9 for g in grid if g > 0)
 
 
 def test_scale_one_bit():

@@ -76,6 +76,7 @@ def test_two_run_sweep_locally_then_resumed(tmp_path):
     assert (out / "pareto.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # starts a local Dask cluster (about 15 s): with the slow tests
 def test_two_run_sweep_on_a_local_dask_cluster_gives_the_local_table(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     spec = write(tmp_path, QUICK)

@@ -88,6 +88,17 @@ def distance2(x, l, alpha, m):
     return float(np.sum((np.asarray(x, dtype=np.float64) - z) ** 2))
 
 
+def scale_grid(top, m):
+    """The ``GRID`` candidate scales for the kept magnitudes ``top`` (> 0): log-spaced so that alpha m_h runs
+    from a quarter of their median to 1.5 times their largest (relative to the largest when the smallest
+    would underflow, as for magnitudes near the float limits)."""
+    lo, hi = 0.25 * np.median(top) / m[-1], 1.5 * top.max() / m[-1]
+    if lo > 0 and np.isfinite(hi):
+        return np.geomspace(lo, hi, GRID)
+    big = top.max()
+    return big * np.geomspace(0.25 * np.median(top / big) / m[-1], 1.5 / m[-1], GRID)
+
+
 def best_scale(x, l, m):
     """The scale alpha of the projection onto the union of S(alpha) over alpha > 0: the best of ``GRID``
     log-spaced scales, refined by Lloyd's iteration (module docstring: a heuristic, never worse than the
@@ -97,7 +108,7 @@ def best_scale(x, l, m):
     top = top[top > 0]
     if top.size == 0:
         return 1.0
-    grid = np.geomspace(0.25 * np.median(top) / m[-1], 1.5 * top.max() / m[-1], GRID)
+    grid = scale_grid(top, m)
     cost = lambda alpha: distance2(top, top.size, alpha, m)  # noqa: E731  (the rest of x costs the same for every alpha)
     best = min(grid, key=cost)
     d = cost(best)
@@ -111,7 +122,7 @@ def best_scale(x, l, m):
         if not d_new < d:
             break
         best, d = alpha, d_new
-    return float(best)
+    return float(best) if best > 0 else float(top.max())
 
 
 @dataclass(frozen=True)
