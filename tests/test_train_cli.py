@@ -119,11 +119,12 @@ def test_quick_prune_end_to_end(tmp_path, capsys, mnist):
     records the resolved configuration (an option given beside --quick wins), the plots are written, and
     a finished run is refused."""
     out = tmp_path / "run"
-    assert main(["prune", "--preset", "lenet5-relu-71x", "--quick", "--admm-iters", "1", "--out", str(out)]) == 0
+    assert main(["prune", "--preset", "lenet5-relu-71x", "--quick", "--admm-iters", "1", "--w-epochs", "1",
+                 "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["kept"] == 6050 and report["compression"] == pytest.approx(430500 / 6050)
     assert report["config"]["admm_iters"] == 1 and report["config"]["retrain_epochs"] == 1  # given; quick
-    assert report["config"]["w_epochs"] == 3  # quick
+    assert report["config"]["w_epochs"] == 1  # given (quick alone: 3, tests/test_end_to_end.py's demo test)
     assert report["config"]["distill"] == 0.5 and report["config"]["rho_growth"] == 1.3   # the preset's
     plan = json.loads((out / "plan.json").read_text())
     assert plan["preset"] == "lenet5-relu-71x" and plan["rounds"][0]["config"] == report["config"]
@@ -318,3 +319,15 @@ def test_progressive_baseline_chain(tmp_path, mnist):
                  for n in ("conv1", "conv2", "fc1", "fc2")} for r in (1, 2)]
     assert all(not np.any(supports[1][n] & ~supports[0][n]) for n in supports[0])
     assert all(int(supports[1][n].sum()) == k for n, k in rounds[1]["keep"].items())
+
+
+def test_quick_schedule_unless_given():
+    """--quick sets the short schedule (10 ADMM iterations of 3 epochs, 1 retraining epoch) unless an option
+    beside it says otherwise; the preset's other values stay."""
+    from minadmm.cli import build_parser
+    from minadmm.cli.prune import resolve_plan
+    args = build_parser().parse_args(["prune", "--preset", "lenet5-relu-71x", "--quick", "--admm-iters", "1",
+                                      "--out", "x"])
+    cfg = resolve_plan(args, "")["rounds"][0]["config"]
+    assert (cfg["admm_iters"], cfg["w_epochs"], cfg["retrain_epochs"]) == (1, 3, 1)
+    assert cfg["rho_growth"] == 1.3 and cfg["distill"] == 0.5

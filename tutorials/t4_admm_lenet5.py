@@ -14,7 +14,7 @@
 # **You will see:** residual curves on a log axis, accuracy across ADMM iterations and retraining, and
 # how the rho schedules differ. Full mode: 30,000 training images (half of MNIST's, to keep the three runs
 # near ten minutes on 2 cores) and the whole test set, 8 iterations (the third schedule: up to 30, until it
-# converges) and 4 retraining epochs per schedule. Quick mode: 3,000 training images, 3 iterations,
+# converges) and 4 retraining epochs per schedule. Quick mode: 2,000 training images, 3 iterations,
 # 1 retraining epoch.
 
 # %%
@@ -29,7 +29,7 @@ from minadmm.pruning import PruneConfig, hard_prune, retrain, run_admm
 from minadmm.pruning.targets import PAPER_LENET5
 from minadmm.tutorial import mnist_subset, quick, repo_file, savefig
 
-data = mnist_subset(3000, 1000) if quick() else mnist_subset(30000, None)
+data = mnist_subset(2000, 1000) if quick() else mnist_subset(30000, None)
 keep = {layer: kept for layer, (_, kept) in PAPER_LENET5.items()}
 dense_path = repo_file("models/lenet5-dense.npz")
 print("targets l_i:", keep)
