@@ -114,7 +114,7 @@ def best_scale(x, l, m):
     d = cost(best)
     for _ in range(LLOYD_STEPS):
         _, codes = project_quantized(top, top.size, best, m)
-        mu = np.where(codes != 0, m[np.maximum(np.abs(codes.astype(np.int64)), 1) - 1], 0.0)
+        mu = np.abs(decode(codes, 1.0, m))  # each kept entry's unit level, 0 where dropped
         if not np.any(mu):
             break
         alpha = float(np.sum(top * mu) / np.sum(mu * mu))

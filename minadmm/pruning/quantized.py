@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..admm.projections import topk_mask
+from ..admm.quantization import decode
 from ..nn.optim import Adam
 
 
@@ -26,7 +27,7 @@ def hard_quantize(model, keep, quantizers):
         if name in quantizers:
             q = quantizers[name]
             z, codes, alpha = q.project_codes(W, l)
-            C = np.where(codes != 0, np.sign(codes) * q.m[np.maximum(np.abs(codes.astype(np.int64)), 1) - 1], 0.0)
+            C = decode(codes, 1.0, q.m)  # signed unit levels, 0 where pruned
             scales[f"{name}.W"] = (C.astype(np.float32), float(alpha))
             W[...] = z
             masks[f"{name}.W"] = codes != 0
