@@ -87,6 +87,15 @@ def test_feasible_idempotent_untouched(x, l, bits, kind):
     np.testing.assert_array_equal(codes2, codes)
 
 
+def test_eight_bits_top_level_keeps_its_sign():
+    """8 bits: 128 positive levels, so the top code is +-128 (past int8): the signs and values survive."""
+    m = unit_levels(8, "uniform")
+    x = np.array([128.0, -128.0, 127.4, -0.6, 0.4])
+    z, codes = project_quantized(x, 5, 1.0, m)
+    assert codes.tolist() == [128, -128, 127, -1, 0]
+    assert z.tolist() == [128.0, -128.0, 127.0, -1.0, 0.0]
+
+
 def test_k_zero_and_all():
     x = np.array([[0.3, -2.0], [1.1, 0.9]])
     m = unit_levels(2, "uniform")

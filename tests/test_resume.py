@@ -27,18 +27,25 @@ def without_seconds(rows):
 
 
 # shift: the W-step's augmentation draws from the checkpointed RNG too; budget: one budget over all layers
-# bits: layers projected onto sparsity + levels
-@pytest.mark.parametrize("shift,budget,bits", [(0, 0, 0), (2, 0, 0), (0, 6050, 0), (0, 0, 3)])
-def test_admm_resumed_equals_uninterrupted(shift, budget, bits, mnist, tmp_path):
+# bits: layers projected onto sparsity + levels; masked: from a pruned model, the W-step on its support
+@pytest.mark.parametrize("shift,budget,bits,masked", [(0, 0, 0, False), (2, 0, 0, False), (0, 6050, 0, False),
+                                                      (0, 0, 3, False), (0, 0, 3, True)])
+def test_admm_resumed_equals_uninterrupted(shift, budget, bits, masked, mnist, tmp_path):
     data = small(mnist)
     cfg = PruneConfig(admm_iters=3, rho_growth=1.5, admm_shift=shift, admm_keep=0.5,  # dropout: its RNG too
-                      budget=budget, budget_floor=50 if budget else 0, quant_bits=bits)
-    full = lenet5(seed=2)
+                      budget=budget, budget_floor=50 if budget else 0, quant_bits=bits, admm_masked=masked)
+
+    def start():
+        model = lenet5(seed=2)
+        if masked:
+            hard_prune(model, KEEP)
+        return model
+    full = start()
     state, history = run_admm(full, data, KEEP, cfg, log=lambda s: None)
-    part = lenet5(seed=2)
+    part = start()
     with pytest.raises(KeyboardInterrupt):
         run_admm(part, data, KEEP, cfg, out_dir=tmp_path, log=interrupt_at("ADMM 2/"))
-    resumed = lenet5(seed=2)
+    resumed = start()
     messages = []
     state2, history2 = run_admm(resumed, data, KEEP, cfg, out_dir=tmp_path, resume=True, log=messages.append)
     assert "after iteration 2" in messages[0]

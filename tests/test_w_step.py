@@ -20,3 +20,21 @@ def test_w_step_lr_decays_to_its_floor(mnist):
 def test_lr_floor_outside_0_lr_is_refused(floor):
     with pytest.raises(InputError, match="admm_lr_min"):
         PruneConfig(lr=1e-3, admm_lr_min=floor)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_masked_w_step_trains_only_the_start_support(masked, mnist):
+    """admm_masked: the W-step moves only the start model's non-zero weights (a round from a pruned model);
+    without it the W-step is dense and pruned weights come back."""
+    import numpy as np
+    from minadmm.pruning.retrain import hard_prune
+    X, y, Xt, yt = mnist
+    model = lenet5(seed=0)
+    masks = hard_prune(model, KEEP)
+    before = {k: model.params[k].copy() for k in masks}
+    cfg = PruneConfig(admm_iters=1, admm_masked=masked, weight_decay=5e-5)
+    run_admm(model, (X[:200], y[:200], Xt[:100], yt[:100]), KEEP, cfg, log=lambda s: None)
+    for k, mask in masks.items():
+        W = model.params[k]
+        assert np.all(W[mask] != before[k][mask])  # the kept weights trained
+        assert np.any(W[~mask] != 0) != masked  # the pruned ones: zero exactly when masked

@@ -64,7 +64,7 @@ def project_quantized(x, l, alpha, m):
     """Euclidean projection of x onto S = {Z : card(Z) <= l, non-zeros in alpha * {+-m}} for a fixed scale.
 
     x: any shape; l: keep count; alpha > 0; m: increasing positive unit levels (``unit_levels``).
-    Returns (Z, codes): Z of x's shape and dtype; codes int8 of x's shape: 0 where Z is zero, else
+    Returns (Z, codes): Z of x's shape and dtype; codes int16 of x's shape (8 bits: up to +-128, past int8): 0 where Z is zero, else
     sign(x) (1 + index of the level), so Z = sign(codes) alpha m[|codes| - 1]."""
     x = np.asarray(x)
     if not alpha > 0:
@@ -72,7 +72,7 @@ def project_quantized(x, l, alpha, m):
     a = np.abs(x).astype(np.float64)
     idx = nearest_level(a / alpha, m)
     keep = topk_mask(x, l) & (a > alpha * m[0] / 2)  # top-l by |x|, less those closer to zero than to a level
-    codes = np.where(keep, np.sign(x).astype(np.int8) * (idx + 1).astype(np.int8), 0).astype(np.int8)
+    codes = np.where(keep, np.sign(x).astype(np.int16) * (idx + 1).astype(np.int16), 0).astype(np.int16)
     return decode(codes, alpha, m).astype(x.dtype), codes
 
 

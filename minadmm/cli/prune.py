@@ -58,6 +58,8 @@ SCHEDULE_OPTIONS = [
 SWITCHES = [  # (option, PruneConfig field, value it sets, help)
     ("--no-rescale-u", "rescale_U", False, "do not rescale U when rho changes (the authors' code)"),
     ("--distill-admm", "distill_admm", True, "distil in the ADMM W-step too (same ALPHA, T and teacher)"),
+    ("--admm-masked", "admm_masked", True, "W-step on the start model's non-zero weights only, the others held at "
+                                           "zero (a round that quantizes an already pruned model)"),
     ("--budget-normalise", "budget_normalise", True, "with --budget: rank each layer's weights by |W + U| over the "
                                                      "layer's largest (a heuristic) instead of |W + U| (the projection)"),
     ("--early-stop", "early_stop", True, "stop ADMM once every layer meets Boyd's r <= eps_pri and s <= eps_dual "

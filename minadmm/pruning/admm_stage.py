@@ -5,7 +5,8 @@ The W-step (``make_w_step``) minimises, over all weights and biases,
 
     f(W, b) + weight_decay/2 sum_i ||W_i||^2 + sum_i rho_i/2 ||W_i - Z_i^k + U_i^k||_F^2
 
-with ``w_epochs`` epochs of Adam: f is the cross-entropy (or, with ``distill_admm``, the distillation loss
+with ``w_epochs`` epochs of Adam (with ``admm_masked``: over the start model's non-zero weights only, the
+others held at zero, as in masked retraining): f is the cross-entropy (or, with ``distill_admm``, the distillation loss
 against a teacher); the L2 term is the authors' code's (5e-5, not in the paper's equation); the penalty's
 gradient rho_i (W_i - Z_i + U_i) is added to each batch's gradient by ``kernels.add_penalty_grad`` (twin:
 ``admm.steps.w_step_penalty_grad``).
@@ -57,7 +58,9 @@ def diverged(stage, at, err, ckpt):
 
 def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, log=print, teacher=None, val=None):
     """ADMM on ``model`` (weights start dense) for the targets ``keep`` = {layer: l}. With
-    ``cfg.distill_admm`` the W-step's loss f is the distillation loss against ``teacher``.
+    ``cfg.distill_admm`` the W-step's loss f is the distillation loss against ``teacher``; with
+    ``cfg.admm_masked`` the W-step trains only the start model's non-zero weights (the masks are taken before
+    a resume loads its checkpoint, whose masked weights are zero as the start's).
 
     Returns (state, history): ``state.Z``/``state.U`` per layer, and one history row per iteration and
     layer: k, layer, r, s, eps_pri, eps_dual, rho, nnz_Z, keep, lr, loss (f), penalty, test_acc, seconds, and
@@ -67,7 +70,8 @@ def run_admm(model, data, keep, cfg: PruneConfig, out_dir=None, resume=False, lo
     """
     X, y, Xt, yt = data
     model.set_dropout(cfg.admm_keep)
-    opt = Adam(model.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    masks = {f"{i}.W": model[i].params["W"] != 0 for i in keep} if cfg.admm_masked else None
+    opt = Adam(model.params, lr=cfg.lr, weight_decay=cfg.weight_decay, masks=masks)
     rng = np.random.default_rng(cfg.seed)
     schedule = cfg.schedule()
     project = {**target_projections(keep),  # structured layers: their structure's projection

@@ -36,6 +36,7 @@ class PruneConfig:
     batch_size: int = 50
     admm_keep: float = 1.0  # dropout keep during the W-step (the authors turn dropout off)
     admm_shift: int = 0  # random translations (pixels) during the W-step; 0 = none, as the authors
+    admm_masked: bool = False  # W-step on the start model's non-zeros only (a round from a pruned model)
     retrain_epochs: int = 10
     retrain_lr: float = 1e-3
     retrain_lr_decay: float = 0.8  # lr multiplied by this after every retraining epoch
