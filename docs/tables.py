@@ -241,10 +241,15 @@ def command_of(run_json, previous_round=None):
         parts.append(f"--from {previous_round}/model.npz")
     elif run_json.get("dense_from"):
         parts.append(f"--from {COPIES.get(run_json['dense_from'], run_json['dense_from'])}")
+    teacher = run_json.get("teacher")
+    if teacher and not teacher.endswith("round1/dense.npz"):  # a chain's rounds are taught by its dense start
+        parts.append(f"--teacher {COPIES.get(teacher, teacher)}")
     cfg = {**ABSENT, **run_json["config"]}
     for option, field, *_ in SCHEDULE_OPTIONS:
         if field in cfg and cfg[field] != default[field]:
-            parts.append(f"{option} {cfg[field]:g}" if isinstance(cfg[field], float) else f"{option} {cfg[field]}")
+            v = cfg[field]
+            v = ",".join(f"{k}={b}" for k, b in v.items()) if isinstance(v, dict) else f"{v:g}" if isinstance(v, float) else v
+            parts.append(f"{option} {v}")
     for option, field, value, _ in SWITCHES:
         if cfg.get(field, default[field]) == value and value != default[field]:
             parts.append(option)
@@ -327,7 +332,9 @@ def progressive_table():
             if rounds and r["round"] not in rounds:
                 continue
             cfg = rep["plan"]["rounds"][r["round"] - 1]["config"]
-            quant = f" + {cfg['quant_bits']}-bit {cfg['quant_levels']} levels" if cfg.get("quant_bits") else ""
+            bits = cfg.get("quant_bits")
+            bits = " / ".join(str(b) for b in bits.values()) + " bits" if isinstance(bits, dict) else f"{bits}-bit"
+            quant = f" + {bits} {cfg['quant_levels']} levels" if cfg.get("quant_bits") else ""
             lines.append(f"| `{rep['plan']['preset']}`, {r['round']} | {' / '.join(f'{v:,}' for v in r['keep'].values())}{quant} | "
                          f"{r['kept']:,} | {r['compression']:.1f}x | {pct(r.get('val_accuracy'))} | **{pct(r['accuracy'])}** | "
                          f"{pct(r.get('baseline_acc'))} | {r['minutes']:.1f} |")
