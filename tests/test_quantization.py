@@ -128,6 +128,19 @@ def test_scale_never_worse_than_its_grid(x, l, bits, kind):
     assert all(d <= distance2(x, l, g, m) + 1e-9 for g in grid if g > 0)
 
 
+@pytest.mark.parametrize("x", [[1.0, 5e-324, 5e-324], [5e-324, 5e-324], [5e-324, -1e-323, 1e-320]])
+def test_scale_of_subnormal_magnitudes(x):
+    """Magnitudes at the float limit (a median that underflows, or all subnormal): every grid scale is
+    positive, and the search returns a positive scale no worse than its grid."""
+    x = np.array(x)
+    for bits in (1, 3, 8):
+        m = unit_levels(bits, "uniform")
+        grid = qz.scale_grid(np.abs(x), m)
+        assert grid.size == qz.GRID and np.all(grid > 0)
+        alpha = best_scale(x, x.size, m)
+        assert alpha > 0 and all(distance2(x, x.size, alpha, m) <= distance2(x, x.size, g, m) for g in grid)
+
+
 def test_scale_one_bit():
     """One bit, magnitudes close together: the best scale is their mean (2.1; d = 0.2). Spread out, dropping
     the smallest is better: for [1, 2, 3, 2.5], alpha 2.5 drops 1 (1 <= 2.5 / 2) at d = 1.5, while the

@@ -91,12 +91,14 @@ def distance2(x, l, alpha, m):
 def scale_grid(top, m):
     """The ``GRID`` candidate scales for the kept magnitudes ``top`` (> 0): log-spaced so that alpha m_h runs
     from a quarter of their median to 1.5 times their largest (relative to the largest when the smallest
-    would underflow, as for magnitudes near the float limits)."""
+    would underflow, as for magnitudes near the float limits; no candidate below the smallest positive
+    float, so every one is a valid scale even for subnormal magnitudes)."""
     lo, hi = 0.25 * np.median(top) / m[-1], 1.5 * top.max() / m[-1]
     if lo > 0 and np.isfinite(hi):
         return np.geomspace(lo, hi, GRID)
-    big = top.max()
-    return big * np.geomspace(0.25 * np.median(top / big) / m[-1], 1.5 / m[-1], GRID)
+    tiny, big = np.finfo(np.float64).smallest_subnormal, top.max()
+    grid = big * np.geomspace(max(0.25 * np.median(top / big) / m[-1], tiny), 1.5 / m[-1], GRID)
+    return np.maximum(grid, tiny)
 
 
 def best_scale(x, l, m):
