@@ -84,12 +84,27 @@ def run_cli(*args):
     (["prune", "--keep", "fc1=100", "--quant-bits", "3", "--quant-levels", "ternary", "--out", "x"],
      "quant_levels='ternary': expected one of uniform, pow2"),
 ])
-def test_cli_bad_input_one_line_error(args, message, tmp_path):
-    r = subprocess.run([sys.executable, "-m", "minadmm", *args], capture_output=True, text=True, cwd=tmp_path)
-    assert r.returncode == 2
-    assert message in r.stderr
-    assert "Traceback" not in r.stderr
+def test_cli_bad_input_one_line_error(args, message, tmp_path, monkeypatch, capsys):
+    """In-process (an exception other than the refusal would fail the test); the next test runs the real
+    command once, as a user does."""
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse's own refusals
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
     assert not (tmp_path / "x").exists()  # refused before any work or file
+
+
+def test_cli_bad_input_as_a_process(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "minadmm", "prune", "--keep", "fc7=10", "--out", "x"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "unknown layer 'fc7'" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
 
 
 def test_evaluate_into_a_closed_pipe_is_quiet(mnist):
