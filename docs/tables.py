@@ -25,7 +25,8 @@ MODELS = {  # committed model file -> the run directory (under results/) that ma
     "models/lenet5-admm-250x.npz": "lenet5-relu-250x",
     "models/lenet5-admm-quantized.npz": "lenet5-relu-250x-quantized",
 }
-HEADLINES = ["lenet5-relu-71x", "lenet5-relu-71x-converge", "lenet5-71x", "lenet5-relu-250x"]  # the runs reported across seeds
+HEADLINES = ["lenet5-relu-71x", "lenet5-relu-71x-converge", "lenet5-71x", "lenet5-relu-250x",
+             "lenet5-relu-250x-quantized"]  # the runs reported across seeds
 DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense",
          "models/lenet5-relu-dense-val.npz": "lenet5-relu-dense-val"}
 COPIES = {"runs/lenet5-relu-dense-val/model.npz": "models/lenet5-relu-dense-val.npz"}  # run output -> committed copy
