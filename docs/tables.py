@@ -249,7 +249,10 @@ def command_of(run_json, previous_round=None):
     for option, field, *_ in SCHEDULE_OPTIONS:
         if field in cfg and cfg[field] != default[field]:
             v = cfg[field]
-            v = ",".join(f"{k}={b}" for k, b in v.items()) if isinstance(v, dict) else f"{v:g}" if isinstance(v, float) else v
+            if isinstance(v, dict):  # per-layer values, as the option takes them: conv1=8,fc1=3
+                v = ",".join(f"{k}={b}" for k, b in v.items())
+            elif isinstance(v, float):
+                v = f"{v:g}"
             parts.append(f"{option} {v}")
     for option, field, value, _ in SWITCHES:
         if cfg.get(field, default[field]) == value and value != default[field]:

@@ -64,8 +64,8 @@ def project_quantized(x, l, alpha, m):
     """Euclidean projection of x onto S = {Z : card(Z) <= l, non-zeros in alpha * {+-m}} for a fixed scale.
 
     x: any shape; l: keep count; alpha > 0; m: increasing positive unit levels (``unit_levels``).
-    Returns (Z, codes): Z of x's shape and dtype; codes int16 of x's shape (8 bits: up to +-128, past int8): 0 where Z is zero, else
-    sign(x) (1 + index of the level), so Z = sign(codes) alpha m[|codes| - 1]."""
+    Returns (Z, codes): Z of x's shape and dtype; codes int16 of x's shape (8 bits reach +-128, past int8):
+    0 where Z is zero, else sign(x) (1 + index of the level), so Z = sign(codes) alpha m[|codes| - 1]."""
     x = np.asarray(x)
     if not alpha > 0:
         raise InputError(f"scale alpha={alpha!r}: expected a positive number")
@@ -120,11 +120,13 @@ def best_scale(x, l, m):
         if not np.any(mu):
             break
         alpha = float(np.sum(top * mu) / np.sum(mu * mu))
+        if not alpha > 0:  # underflow at subnormal magnitudes: keep the grid's (positive) scale
+            break
         d_new = cost(alpha)
         if not d_new < d:
             break
         best, d = alpha, d_new
-    return float(best) if best > 0 else float(top.max())
+    return float(best)
 
 
 @dataclass(frozen=True)
