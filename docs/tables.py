@@ -325,16 +325,26 @@ def bench_table():
     return "\n".join(lines)
 
 
+def shared_rounds(plan, other):
+    """How many leading rounds ``plan`` has in common with ``other`` (the same targets and configuration)."""
+    from minadmm.pruning.config import PruneConfig
+    n = 0
+    for a, b in zip(plan["rounds"], other["rounds"]):
+        if a["keep"] != b["keep"] or PruneConfig(**a["config"]) != PruneConfig(**b["config"]):
+            break
+        n += 1
+    return n
+
+
 def progressive_table():
-    """Round by round: progressive ADMM (lenet5-relu-250x, then the rounds of lenet5-relu-250x-quantized after the
-    two it shares with it) against progressive magnitude pruning at the same targets and retraining."""
+    """Round by round: progressive ADMM (lenet5-relu-250x, then the rounds of lenet5-relu-250x-quantized after
+    those it shares with it) against progressive magnitude pruning at the same targets and retraining."""
     lines = ["| recipe, round | targets conv1 / conv2 / fc1 / fc2 | kept | compression | validation | test accuracy | "
              "magnitude baseline (progressive) | minutes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for run, rounds in (("lenet5-relu-250x", None), ("lenet5-relu-250x-quantized", [3, 4, 5])):
-        rep = load(RESULTS / run / "report.json")
-        for r in rep["rounds"]:
-            if rounds and r["round"] not in rounds:
-                continue
+    progressive = load(RESULTS / "lenet5-relu-250x" / "report.json")
+    quantized = load(RESULTS / "lenet5-relu-250x-quantized" / "report.json")
+    for rep, skip in ((progressive, 0), (quantized, shared_rounds(quantized["plan"], progressive["plan"]))):
+        for r in rep["rounds"][skip:]:
             cfg = rep["plan"]["rounds"][r["round"] - 1]["config"]
             bits = cfg.get("quant_bits")
             bits = " / ".join(str(b) for b in bits.values()) + " bits" if isinstance(bits, dict) else f"{bits}-bit"
