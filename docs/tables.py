@@ -359,16 +359,17 @@ def quantized_table():
     """What the packed file of the quantized model spends, per layer, and its two ratios."""
     rep = load(RESULTS / "lenet5-relu-250x-quantized" / "report.json")
     p = rep["packed"]
-    lines = ["| layer | non-zeros | distinct values | bits per value | bits per index (p) | bytes: codebook + codes + indices + biases |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| layer | non-zeros | distinct values | bits per value | bits per index (p) | bytes: codebook + codes + indices + biases | biases stored |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for r in p["layers"]:
         lines.append(f"| {r['layer']} | {r['nnz']:,} | {r['values']} | {r['value_bits']} | {r['index_bits_per_nz']:.2f} "
-                     f"({r['index_bits']}) | {r['codebook_bytes']} + {r['code_bytes']} + {r['index_bytes']} + {r['bias_bytes']} |")
+                     f"({r['index_bits']}) | {r['codebook_bytes']} + {r['code_bytes']} + {r['index_bytes']} + {r['bias_bytes']} | "
+                     f"{r['stored_biases']} of {r['biases']} |")
     lines.append(f"| **all** | {p['nnz']:,} | | weight bits {p['weight_value_bits']:,}: **{p['weight_bits_ratio']:,.0f}x** "
                  f"fewer than 430,500 x 32 | | file {p['file_bytes']:,} bytes (header {p['header_bytes']}): "
-                 f"**{p['file_ratio']:.0f}x** smaller than {p['dense_file_bytes']:,} |")
+                 f"**{p['file_ratio']:.0f}x** smaller than {p['dense_file_bytes']:,} | |")
     lines.append(f"| test accuracy | | | model **{pct(rep['accuracy']['after_retraining'])}** | | packed file read back "
-                 f"{pct(p['test_acc'])} |")
+                 f"{pct(p['test_acc'])} | |")
     return "\n".join(lines)
 
 

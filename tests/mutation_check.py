@@ -124,6 +124,10 @@ MUTANTS = [
     ("pruning/shrink.py", "b2 = b2 + W2[:, fold].sum(axis=(2, 3)) @ _act(b1[fold], relu)", "b2 = b2 + W2[:, fold].sum(axis=(2, 3)) @ b1[fold]", "shrinking: conv1's folded constant without its ReLU"),
     ("pruning/shrink.py", "b4 = b4 + np.maximum(b3[fold], 0) @ W4[fold]", "b4 = b4 + b3[fold] @ W4[fold]", "shrinking: fc1's folded constant without its ReLU"),
     ("pruning/shrink.py", "keep1 = np.flatnonzero(used & ~zero)", "keep1 = np.flatnonzero(used)", "shrinking: zero conv1 filters kept after folding"),
+    ("pruning/quantized.py", "return np.moveaxis(W_next, 1, 0).reshape(n_units, -1)", "return W_next.reshape(n_units, -1)", "dead biases: a convolution's output channels for its input channels"),
+    ("pruning/quantized.py", "return W_next.reshape(n_units, -1)\n", "return W_next.reshape(-1, n_units).T\n", "dead biases: Flatten's order interleaved"),
+    ("pruning/quantized.py", "dead = ~unit_fan_out(model[nxt].params[\"W\"], b.size).any(axis=1)", "dead = ~unit_fan_out(model[nxt].params[\"W\"], b.size).all(axis=1)", "dead biases: one zero weight instead of all"),
+    ("sparse/packed.py", "b[live] = np.frombuffer(parts[4], dtype=\"<f2\").astype(np.float32)", "b[:live.size] = np.frombuffer(parts[4], dtype=\"<f2\").astype(np.float32)", "stored biases: positions ignored"),
     ("sparse/packed.py", "place = np.cumsum(np.where(tokens == 0, step, tokens)) - 1", "place = np.cumsum(np.where(tokens == 0, step, tokens))", "relative indices: start at place 0"),
 ]
 

@@ -54,6 +54,7 @@ def quantized_model(seed=0, density=0.01):
         levels = np.float32([-0.5, -0.25, 0.125, 0.5, 1.0])
         W[...] = np.where(rng.random(W.shape) < density, levels[rng.integers(0, 5, W.shape)], 0)
         b[...] = rng.standard_normal(b.shape).astype(np.float16)
+        b[rng.random(b.shape) < 0.3] = 0  # units that reach nothing have their bias zeroed: not stored
     return model
 
 
@@ -74,7 +75,10 @@ def test_round_trip_exact_and_sizes(tmp_path):
         assert r["values"] == np.unique(W[W != 0]).size
         assert r["value_bits"] == {1: 1, 2: 1, 3: 2, 4: 2, 5: 3}[r["values"]]
         assert r["code_bytes"] == -(-r["nnz"] * r["value_bits"] // 8)
-        assert r["codebook_bytes"] == 4 * r["values"] and r["bias_bytes"] == 2 * model[name].params["b"].size
+        b = model[name].params["b"]
+        assert r["codebook_bytes"] == 4 * r["values"] and r["biases"] == b.size
+        assert r["stored_biases"] == np.count_nonzero(b) < b.size
+        assert 2 * r["stored_biases"] < r["bias_bytes"] <= 2 * r["stored_biases"] + -(-b.size // 8)  # + <= 1 bit each
     assert stats["nnz"] == sum(np.count_nonzero(model[n].params["W"]) for n in model.weight_names())
     bits = sum(r["nnz"] * r["value_bits"] for r in stats["layers"])
     assert rows["fc1"]["value_bits"] == 3 and stats["weight_bits_ratio"] == pytest.approx(32 * 430_500 / bits)
@@ -93,7 +97,7 @@ def test_errors(tmp_path):
         pack(model, tmp_path / "m.mpk")
     assert not (tmp_path / "m.mpk").exists()
     save_model(tmp_path / "dense.npz", build("lenet5_relu"))
-    with pytest.raises(ValueError, match="is not a minadmm-packed-1 file"):
+    with pytest.raises(ValueError, match="is not a minadmm-packed-2 file"):
         unpack(tmp_path / "dense.npz")
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from minadmm.admm.quantization import Quantizer
-from minadmm.nn.model import lenet5
-from minadmm.pruning.quantized import CodeScaleAdam, hard_quantize, round_biases
+from minadmm.nn.model import lenet5, lenet5_relu
+from minadmm.pruning.quantized import CodeScaleAdam, hard_quantize, round_biases, zero_dead_biases
 
 KEEP = {"conv1": 100, "conv2": 2000, "fc1": 3600, "fc2": 350}
 
@@ -59,3 +59,32 @@ def test_round_biases():
     b = m["fc1"].params["b"]
     np.testing.assert_array_equal(b, b.astype(np.float16).astype(np.float32))
     assert b.dtype == np.float32
+
+
+def test_zero_dead_biases():
+    """Exactly the units whose outgoing weights are all zero lose their bias, and the network's outputs do not
+    change by a bit. conv1 channels 3 and 7 feed nothing in conv2; conv2 channel 5 feeds nothing in fc1
+    (rows 80..95 after Flatten's (C, H, W) order), channel 6 only half of its rows (alive); fc1 units 10 and 20
+    feed nothing in fc2; fc1 unit 30 has no incoming weights but feeds fc2 (alive: relu(b) reaches the output)."""
+    m = lenet5_relu(seed=2).eval()
+    rng = np.random.default_rng(0)
+    for name in m.weight_names():
+        b = m[name].params["b"]
+        b[...] = rng.uniform(0.1, 1.0, b.shape).astype(np.float32)
+    m["conv2"].params["W"][:, [3, 7]] = 0
+    m["fc1"].params["W"][80:96] = 0
+    m["fc1"].params["W"][96:104] = 0
+    m["fc2"].params["W"][[10, 20]] = 0
+    m["fc1"].params["W"][:, 30] = 0
+    X = rng.standard_normal((16, 1, 28, 28)).astype(np.float32)
+    before = m.forward(X).copy()
+    b0 = {k: v.copy() for k, v in m.params.items() if k.endswith(".b")}
+    assert zero_dead_biases(m) == {"conv1": 2, "conv2": 1, "fc1": 2}
+    dead = {"conv1.b": [3, 7], "conv2.b": [5], "fc1.b": [10, 20], "fc2.b": []}
+    for k, idx in dead.items():
+        expect = b0[k].copy()
+        expect[idx] = 0
+        np.testing.assert_array_equal(m.params[k], expect, err_msg=k)
+    np.testing.assert_array_equal(m.forward(X), before)
+    m["conv2"].params["W"][:, 4] = 0  # and a unit on a path that is cut: conv1 channel 4 now feeds nothing
+    assert zero_dead_biases(m)["conv1"] == 3 and m.params["conv1.b"][4] == 0

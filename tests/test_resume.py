@@ -100,3 +100,16 @@ def test_quantized_retraining_resumed_equals_uninterrupted(mnist, tmp_path):
         np.testing.assert_array_equal(models[0].params[k], resumed.params[k], err_msg=k)
     assert without_seconds(history) == without_seconds(history2)
     assert not np.array_equal(models[0].params["fc1.W"], models[1].params["fc1.W"])  # the scale did move
+
+
+def test_checkpointed_seconds(tmp_path):
+    """What earlier processes spent: one value per epoch, or per ADMM iteration k (whose rows repeat it per
+    layer); 0 without a checkpoint."""
+    from minadmm.train.records import checkpointed_seconds, save_checkpoint
+    m = lenet5(seed=0)
+    assert checkpointed_seconds(tmp_path / "none.npz") == 0.0
+    save_checkpoint(tmp_path / "e.npz", m, meta={"history": [{"epoch": 1, "seconds": 2.5}, {"epoch": 2, "seconds": 4.0}]})
+    assert checkpointed_seconds(tmp_path / "e.npz") == 6.5
+    rows = [{"k": k, "layer": name, "seconds": s} for k, s in ((1, 3.0), (2, 5.0)) for name in KEEP]
+    save_checkpoint(tmp_path / "a.npz", m, meta={"k": 2, "history": rows})
+    assert checkpointed_seconds(tmp_path / "a.npz") == 8.0

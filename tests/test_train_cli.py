@@ -184,7 +184,7 @@ def test_two_round_preset_and_resume_message(tmp_path, capsys):
 
 def test_interrupted_prune_resumes(tmp_path, mnist):
     """A prune run interrupted after ADMM iteration 2 resumes from its checkpoint (the dense stage's time
-    survives into the report)."""
+    survives into the report, and the ADMM stage's time counts the two iterations of the first process)."""
     from minadmm.pipeline.run import make_plan, run_plan
     from minadmm.pipeline.rundir import prepare_run_dir
     from minadmm.pruning import PruneConfig
@@ -201,6 +201,7 @@ def test_interrupted_prune_resumes(tmp_path, mnist):
 
     with pytest.raises(KeyboardInterrupt):
         run_plan(out, plan, mnist, log=interrupt_after_second_iteration)
+    first = {r["k"]: r["seconds"] for r in json.loads((out / "history_admm.json").read_text())}
     # iterations 1 and 2 finished and were checkpointed before the log line that raised
     with pytest.raises(ValueError, match="unfinished run"):
         prepare_run_dir(out, resume=False, overwrite=False)
@@ -212,6 +213,9 @@ def test_interrupted_prune_resumes(tmp_path, mnist):
     assert sorted(set(ks)) == [1, 2, 3] and len(ks) == 12
     assert report["kept"] == 6050
     assert {"dense", "admm", "retrain", "total_this_process"} <= set(report["seconds"])
+    rows = {r["k"]: r["seconds"] for r in json.loads((out / "history_admm.json").read_text())}
+    assert rows[1] == first[1] and rows[2] == first[2]
+    assert report["seconds"]["admm"] >= first[1] + first[2] + rows[3]
 
 
 def test_diverging_run_stops_with_advice(tmp_path, capsys, mnist):

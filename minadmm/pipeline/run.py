@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..nn.model import build, load_model, model_widths, save_model
 from ..pruning.admm_stage import run_admm
 from ..pruning.config import PruneConfig
-from ..pruning.quantized import round_biases
+from ..pruning.quantized import round_biases, zero_dead_biases
 from ..pruning.shrink import shrink
 from ..pruning.retrain import magnitude_prune, prune_to_set, retrain
 from ..pruning.targets import check_keep, check_sets, structure_of
@@ -29,7 +29,7 @@ from ..sparse.packed import pack, unpack
 from ..report.plots import plot_accuracy, plot_residuals, plot_sparsity
 from ..report.report import build_report, rounds_markdown, write_report
 from ..train.fit import TrainConfig, fit
-from ..train.records import load_history
+from ..train.records import checkpointed_seconds, load_history
 
 QUICK = {"train": 6000, "test": 2000}  # --quick: the data subset ...
 QUICK_SCHEDULE = {"admm_iters": 10, "w_epochs": 3, "retrain_epochs": 1}  # ... and the schedule, unless given
@@ -78,6 +78,9 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     seconds = run["seconds"]  # per stage, kept in run.json so a resumed run reports them all
     data, val = split_validation(data, cfg.val)
 
+    def started(checkpoint):  # a stage's clock, set back by what earlier processes spent on it when resumed
+        return time.perf_counter() - (checkpointed_seconds(out / checkpoint) if resume else 0.0)
+
     def done(stage, t0):
         seconds[stage] = time.perf_counter() - t0
         (out / "run.json").write_text(json.dumps(run, indent=1))
@@ -93,7 +96,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
 
     # 1. the dense starting point
     if not (out / "dense.npz").exists():
-        t0 = time.perf_counter()
+        t0 = started("pretrain/checkpoint.npz")
         if dense_path:
             save_model(out / "dense.npz", load_model(dense_path, arch=arch))
         else:
@@ -111,7 +114,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
 
     # 2. ADMM
     if not (out / "admm_model.npz").exists():
-        t0 = time.perf_counter()
+        t0 = started("admm_checkpoint.npz")
         model = load_model(out / "dense.npz")
         run_admm(model, data, keep, cfg, out_dir=out, resume=resume, log=log,
                  teacher=teacher() if cfg.distill_admm else None, val=val)
@@ -125,11 +128,12 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     measure("after_hard_prune", model)
     kept = {name: int(masks[f"{name}.W"].sum()) for name in keep}  # = keep, unless a budget chose the counts
     if not (out / "model.npz").exists():
-        t0 = time.perf_counter()
+        t0 = started("retrain_checkpoint.npz")
         retrain(model, data, masks, cfg, out_dir=out, resume=resume, log=log, teacher=teacher(), val=val,
                 scales=scales)
         if scales:
             round_biases(model, keep)  # as the packed file stores them, so that it holds this model exactly
+            zero_dead_biases(model)  # units that reach nothing: the packed file stores no bias for them
         save_model(out / "model.npz", model)
         done("retrain", t0)
     model = load_model(out / "model.npz")
@@ -139,7 +143,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     baseline_acc = None
     if baseline:
         if not (out / "baseline_model.npz").exists():
-            t0 = time.perf_counter()
+            t0 = started("baseline_retrain_checkpoint.npz")
             bmodel = load_model(baseline_from or out / "dense.npz", arch=arch)
             magnitude_prune(bmodel, data, keep, cfg, out_dir=out, resume=resume, log=log, teacher=teacher(), val=val)
             if cfg.quant_bits:

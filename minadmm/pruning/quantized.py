@@ -4,6 +4,8 @@
     CodeScaleAdam   retraining with the masks and the level assignments fixed: W_i = alpha_i C_i, only the
                     scales alpha_i (and the biases, and any unquantized layer's kept weights) are trained
     round_biases    b <- float16(b): the biases as the packed file stores them (sparse/packed.py)
+    zero_dead_biases  b_c <- 0 for every unit c whose outgoing weights are all zero (it reaches nothing, so no
+                    output changes), so that the packed file need not store that bias
 
 C_i holds each kept weight's signed unit level (sign(W) m_j, zero where pruned), so every W_i = alpha_i C_i
 has at most 2^b distinct non-zeros whatever alpha_i becomes: retraining keeps the model exactly in S_i.
@@ -84,3 +86,33 @@ def round_biases(model, layers):
     for name in layers:
         b = model[name].params["b"]
         b[...] = b.astype(np.float16).astype(b.dtype)
+
+
+def unit_fan_out(W_next, n_units):
+    """{unit c: the slice of ``W_next`` that carries unit c's output} as a (n_units, -1) array: row c holds the
+    weights of the next weighted layer that read unit c. W_next: a convolution's (F, C, kh, kw) reads channel
+    c through W_next[:, c]; a dense (in, out) after Flatten reads channel c of a (C, H, W) input through rows
+    c*H*W .. (c+1)*H*W - 1 (Flatten's C order); in = n_units * H * W."""
+    if W_next.ndim == 4:
+        return np.moveaxis(W_next, 1, 0).reshape(n_units, -1)
+    if W_next.shape[0] % n_units:
+        raise ValueError(f"a dense layer with {W_next.shape[0]} inputs cannot read {n_units} units")
+    return W_next.reshape(n_units, -1)
+
+
+def zero_dead_biases(model):
+    """b_c <- 0 in place for every unit c of a weighted layer (an output channel or a neuron; not the last
+    layer) whose outgoing weights are all zero:
+
+        W_next[unit c's inputs] = 0   =>   layer i+1 adds 0 * a_c = 0 whatever a_c = relu(... + b_c) is,
+
+    so every output of the network is unchanged, bit for bit (the layers between, ReLU, max pooling, Flatten
+    and Dropout, act within a channel). Returns {layer: how many biases it zeroed}."""
+    names = model.weight_names()
+    zeroed = {}
+    for name, nxt in zip(names[:-1], names[1:]):
+        b = model[name].params["b"]
+        dead = ~unit_fan_out(model[nxt].params["W"], b.size).any(axis=1)
+        b[dead] = 0
+        zeroed[name] = int(dead.sum())
+    return zeroed

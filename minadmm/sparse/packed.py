@@ -9,12 +9,16 @@ Per pruned layer, its non-zero weights in C order (the flat positions of a dense
     indices    relative positions, p bits per token: a token d in 1..2^p - 1 advances d places and puts the
                next non-zero there (the first from place -1); the token 0 advances 2^p - 1 places and puts
                nothing (a filler, for gaps longer than 2^p - 1). p is chosen per layer for the fewest bits.
-    biases     float16
+    biases     the non-zero biases: their positions as relative tokens (as the weights' indices, q bits per
+               token, q chosen the same way), then their values in float16. A unit whose outgoing weights
+               are all zero reaches nothing, and a quantized pruning run sets its bias to zero
+               (``pruning.quantized.zero_dead_biases``), so the file stores no bias for it.
 
 Layout of the file: the 8 bytes ``MNADMMPK``, a little-endian uint32 n, n bytes of a JSON header (the
-format name, the architecture, and per layer: name, nnz, value_bits, index_bits, tokens, codebook size),
-then per layer in header order: codebook (4 bytes each), codes, indices, biases (2 bytes each). The
-layers' shapes come from the architecture (``nn.model.build``).
+format name, the architecture, and per layer: name, nnz, value_bits, index_bits, tokens, codebook size,
+bias_nnz, bias_index_bits, bias_tokens), then per layer in header order: codebook (4 bytes each), codes,
+indices, bias indices, bias values (2 bytes each); each section's length follows from the header
+(``section_bytes``). The layers' shapes come from the architecture (``nn.model.build``).
 
 ``pack(model)`` requires that a layer's non-zeros take at most 2^8 values and that its biases are exactly
 float16 numbers (so the file holds the model exactly: ``unpack(pack(model))`` predicts as it does); a
@@ -31,7 +35,7 @@ import numpy as np
 from ..errors import InputError
 from ..nn.model import build
 
-FORMAT = "minadmm-packed-1"
+FORMAT = "minadmm-packed-2"
 MAGIC = b"MNADMMPK"
 MAX_VALUE_BITS = 8
 MAX_INDEX_BITS = 24
@@ -95,11 +99,33 @@ def _layer_sections(name, W, b):
                          f"half precision (a quantized pruning run rounds them)")
     vbits = max(1, int(np.ceil(np.log2(max(codebook.size, 1)))))
     codes = np.searchsorted(codebook, values)
-    p, tokens = index_bits(positions) if positions.size else (1, np.zeros(0, dtype=np.int64))
+    p, tokens = sparse_tokens(positions)
+    live = np.flatnonzero(b16)
+    q, bias_tokens = sparse_tokens(live)
     head = {"name": name, "nnz": int(positions.size), "value_bits": vbits, "index_bits": p,
-            "tokens": int(tokens.size), "codebook": int(codebook.size), "biases": int(b.size)}
-    sections = [codebook.astype("<f4").tobytes(), bitpack(codes, vbits), bitpack(tokens, p), b16.astype("<f2").tobytes()]
+            "tokens": int(tokens.size), "codebook": int(codebook.size),
+            "bias_nnz": int(live.size), "bias_index_bits": q, "bias_tokens": int(bias_tokens.size)}
+    sections = [codebook.astype("<f4").tobytes(), bitpack(codes, vbits), bitpack(tokens, p), bitpack(bias_tokens, q),
+                b16[live].astype("<f2").tobytes()]
     return head, sections
+
+
+def section_bytes(head):
+    """The lengths in bytes of a layer's five sections, from its header entry: codebook, codes, indices, bias
+    indices, bias values."""
+    return [4 * head["codebook"], packed_bytes(head["nnz"], head["value_bits"]),
+            packed_bytes(head["tokens"], head["index_bits"]), packed_bytes(head["bias_tokens"], head["bias_index_bits"]),
+            2 * head["bias_nnz"]]
+
+
+def packed_bytes(n, bits):
+    """ceil(n bits / 8): the length of ``bitpack`` of n values."""
+    return -(-n * bits // 8)
+
+
+def sparse_tokens(positions):
+    """(p, tokens) of ``index_bits`` for the increasing flat ``positions``; (1, no tokens) when there are none."""
+    return index_bits(positions) if len(positions) else (1, np.zeros(0, dtype=np.int64))
 
 
 def pack(model, path):
@@ -107,7 +133,7 @@ def pack(model, path):
     layers, body = [], []
     for name in model.weight_names():
         head, sections = _layer_sections(name, model[name].params["W"], model[name].params["b"])
-        head["bytes"] = [len(s) for s in sections]
+        assert [len(s) for s in sections] == section_bytes(head)
         layers.append(head)
         body.extend(sections)
     header = json.dumps({"format": FORMAT, "arch": model.arch, "layers": layers}, separators=(",", ":")).encode()
@@ -141,7 +167,7 @@ def unpack(path):
     at = 0
     for head in header["layers"]:
         parts = []
-        for size in head["bytes"]:
+        for size in section_bytes(head):
             parts.append(body[at:at + size])
             at += size
         codebook = np.frombuffer(parts[0], dtype="<f4")
@@ -151,7 +177,11 @@ def unpack(path):
         W = np.zeros(layer.params["W"].size, dtype=np.float32)
         W[positions] = codebook[codes]
         layer.params["W"][...] = W.reshape(layer.params["W"].shape)
-        layer.params["b"][...] = np.frombuffer(parts[3], dtype="<f2").astype(np.float32)
+        live = absolute_positions(bitunpack(parts[3], head["bias_index_bits"], head["bias_tokens"]),
+                                  head["bias_index_bits"])
+        b = np.zeros(layer.params["b"].size, dtype=np.float32)
+        b[live] = np.frombuffer(parts[4], dtype="<f2").astype(np.float32)
+        layer.params["b"][...] = b
     return model.eval()
 
 
@@ -163,12 +193,13 @@ def packed_stats(path):
     model = build(header["arch"])
     rows = []
     for h in header["layers"]:
-        nnz = max(h["nnz"], 1)
+        nnz, sizes = max(h["nnz"], 1), section_bytes(h)
         rows.append({"layer": h["name"], "weights": int(model[h["name"]].params["W"].size), "nnz": h["nnz"],
                      "values": h["codebook"], "value_bits": h["value_bits"],
                      "index_bits": h["index_bits"], "index_bits_per_nz": h["index_bits"] * h["tokens"] / nnz,
-                     "codebook_bytes": h["bytes"][0], "code_bytes": h["bytes"][1], "index_bytes": h["bytes"][2],
-                     "bias_bytes": h["bytes"][3]})
+                     "codebook_bytes": sizes[0], "code_bytes": sizes[1], "index_bytes": sizes[2],
+                     "biases": int(model[h["name"]].params["b"].size), "stored_biases": h["bias_nnz"],
+                     "bias_bytes": sizes[3] + sizes[4]})
     weights = sum(r["weights"] for r in rows)
     value_bits = sum(r["nnz"] * r["value_bits"] for r in rows)
     size = Path(path).stat().st_size
