@@ -228,6 +228,29 @@ def seeds_table():
     return "\n".join(lines)
 
 
+QUANT_CANDIDATES = [  # (candidate, its runs for seeds 0, 1, 2 under results/)
+    ("`relu-205x-quant-Q1/` (the preset's last round)", ["lenet5-relu-250x-quantized", "seeds/lenet5-relu-250x-quantized-seed1",
+                                                         "seeds/lenet5-relu-250x-quantized-seed2"]),
+    ("`relu-166x-quant-T1/`", [f"experiments/relu-166x-quant-T1{s}" for s in ("", "-seed1", "-seed2")]),
+    ("`relu-166x-quant-T2/`", [f"experiments/relu-166x-quant-T2{s}" for s in ("", "-seed1", "-seed2")]),
+]
+
+
+def quant_candidates_table():
+    """The quantized-round candidates over seeds 0-2: validation and test accuracy of each seed and their means."""
+    lines = ["| candidate | kept, seed 0 | weight bits, seed 0 | file, seed 0 | validation, each seed | mean +- sd | "
+             "test, each seed | mean +- sd |", "|---|---:|---:|---:|---|---:|---|---:|"]
+    for name, runs in QUANT_CANDIDATES:
+        reports = [load(RESULTS / r / "report.json") for r in runs]
+        val = [r["val_accuracy"]["after_retraining"] for r in reports]
+        test = [r["accuracy"]["after_retraining"] for r in reports]
+        p = reports[0]["packed"]
+        lines.append(f"| {name} | {reports[0]['kept']:,} | {p['weight_bits_ratio']:,.0f}x | {p['file_bytes']:,} bytes "
+                     f"({p['file_ratio']:.0f}x) | {', '.join(pct(v) for v in val)} | {mean_sd(val)} | "
+                     f"{', '.join(pct(t) for t in test)} | {mean_sd(test)} |")
+    return "\n".join(lines)
+
+
 def command_of(run_json, previous_round=None):
     """A command of the current CLI with the configuration a run recorded (its own command may use
     options whose meaning has changed since): --keep, --model, --from and every value that differs from
@@ -422,7 +445,7 @@ def admm_loop():
 
 
 TABLES = {"progressive": progressive_table, "quantized": quantized_table, "structured": structured_table,
-          "structured_bench": structured_bench, "admm_loop": admm_loop, "seeds": seeds_table, "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+          "structured_bench": structured_bench, "admm_loop": admm_loop, "seeds": seeds_table, "quant_candidates": quant_candidates_table, "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
