@@ -1,5 +1,7 @@
 """The packed file (sparse/packed.py): bit packing, relative indices with fillers, an exact round trip, the
 sizes it reports, and its errors."""
+import struct
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -84,6 +86,15 @@ def test_round_trip_exact_and_sizes(tmp_path):
     assert rows["fc1"]["value_bits"] == 3 and stats["weight_bits_ratio"] == pytest.approx(32 * 430_500 / bits)
     assert stats["file_bytes"] == (tmp_path / "m.mpk").stat().st_size
     assert stats == packed_stats(tmp_path / "m.mpk")
+    # the header as docs/formats.md describes it: version, the architecture's name, the layer count, and per
+    # layer nnz, b, p, tokens, codebook size, stored biases, q, bias tokens (23 bytes, little-endian)
+    data = (tmp_path / "m.mpk").read_bytes()
+    assert data[:8] == b"MNADMMPK" and data[8] == 2 and data[9] == 11 and data[10:21] == b"lenet5_relu" and data[21] == 4
+    nnz, b, p, tokens, codebook, bias_nnz, q, bias_tokens = struct.unpack("<IBBIIIBI", data[22:45])
+    conv1 = rows["conv1"]
+    assert (nnz, b, p, codebook, bias_nnz) == (conv1["nnz"], conv1["value_bits"], conv1["index_bits"], conv1["values"],
+                                               conv1["stored_biases"])
+    assert tokens * p == round(conv1["index_bits_per_nz"] * nnz) and stats["header_bytes"] == 22 + 4 * 23
 
 
 def test_errors(tmp_path):
@@ -99,6 +110,15 @@ def test_errors(tmp_path):
     save_model(tmp_path / "dense.npz", build("lenet5_relu"))
     with pytest.raises(ValueError, match="is not a minadmm-packed-2 file"):
         unpack(tmp_path / "dense.npz")
+    pack(quantized_model(), tmp_path / "m.mpk")
+    data = (tmp_path / "m.mpk").read_bytes()
+    (tmp_path / "v.mpk").write_bytes(data[:8] + bytes([1]) + data[9:])
+    with pytest.raises(ValueError, match="format version 1, expected 2"):
+        unpack(tmp_path / "v.mpk")
+    n = data[9]
+    (tmp_path / "n.mpk").write_bytes(data[:10 + n] + bytes([3]) + data[11 + n:])
+    with pytest.raises(ValueError, match="3 layers, but architecture 'lenet5_relu' has 4"):
+        unpack(tmp_path / "n.mpk")
 
 
 def test_cli_pack_and_evaluate(tmp_path, capsys):

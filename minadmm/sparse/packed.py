@@ -1,4 +1,4 @@
-"""The packed model file (``minadmm-packed-1``): a pruned and quantized model at its honest size on disk
+"""The packed model file (``minadmm-packed-2``): a pruned and quantized model at its honest size on disk
 (Han et al., Deep Compression, 2016: codebook + bit-packed codes + relative indices).
 
 Per pruned layer, its non-zero weights in C order (the flat positions of a dense-layout ``W``):
@@ -14,11 +14,13 @@ Per pruned layer, its non-zero weights in C order (the flat positions of a dense
                are all zero reaches nothing, and a quantized pruning run sets its bias to zero
                (``pruning.quantized.zero_dead_biases``), so the file stores no bias for it.
 
-Layout of the file: the 8 bytes ``MNADMMPK``, a little-endian uint32 n, n bytes of a JSON header (the
-format name, the architecture, and per layer: name, nnz, value_bits, index_bits, tokens, codebook size,
-bias_nnz, bias_index_bits, bias_tokens), then per layer in header order: codebook (4 bytes each), codes,
-indices, bias indices, bias values (2 bytes each); each section's length follows from the header
-(``section_bytes``). The layers' shapes come from the architecture (``nn.model.build``).
+Layout of the file, little-endian: the 8 bytes ``MNADMMPK``; the header: a byte with the format version
+(2), a byte L and the L bytes of the architecture's name (ASCII), a byte with the number of layers, and per
+layer in the architecture's order (``Sequential.weight_names``) a ``RECORD`` of 23 bytes: nnz (uint32),
+value_bits b (uint8), index_bits p (uint8), tokens (uint32), codebook size (uint32), bias_nnz (uint32),
+bias_index_bits q (uint8), bias_tokens (uint32); then per layer: codebook (4 bytes each), codes, indices,
+bias indices, bias values (2 bytes each), each section's length following from the header
+(``section_bytes``). The layers' names and shapes come from the architecture (``nn.model.build``).
 
 ``pack(model)`` requires that a layer's non-zeros take at most 2^8 values and that its biases are exactly
 float16 numbers (so the file holds the model exactly: ``unpack(pack(model))`` predicts as it does); a
@@ -26,7 +28,6 @@ quantized pruning run saves such models (pruning/quantized.py).
 """
 from __future__ import annotations
 
-import json
 import struct
 from pathlib import Path
 
@@ -36,7 +37,10 @@ from ..errors import InputError
 from ..nn.model import build
 
 FORMAT = "minadmm-packed-2"
+VERSION = 2
 MAGIC = b"MNADMMPK"
+FIELDS = ("nnz", "value_bits", "index_bits", "tokens", "codebook", "bias_nnz", "bias_index_bits", "bias_tokens")
+RECORD = struct.Struct("<IBBIIIBI")  # FIELDS, one record per layer
 MAX_VALUE_BITS = 8
 MAX_INDEX_BITS = 24
 
@@ -136,9 +140,11 @@ def pack(model, path):
         assert [len(s) for s in sections] == section_bytes(head)
         layers.append(head)
         body.extend(sections)
-    header = json.dumps({"format": FORMAT, "arch": model.arch, "layers": layers}, separators=(",", ":")).encode()
+    arch = model.arch.encode("ascii")
+    header = bytes([VERSION, len(arch)]) + arch + bytes([len(layers)]) + b"".join(
+        RECORD.pack(*(h[f] for f in FIELDS)) for h in layers)
     tmp = Path(str(path) + ".tmp")
-    tmp.write_bytes(MAGIC + struct.pack("<I", len(header)) + header + b"".join(body))
+    tmp.write_bytes(MAGIC + header + b"".join(body))
     tmp.replace(path)
     return packed_stats(path)
 
@@ -149,15 +155,25 @@ def is_packed(path):
 
 
 def _read(path):
+    """(header {"arch", "layers": [{"name", FIELDS...}]}, the bytes after the header, the header's end)."""
     data = Path(path).read_bytes()
     if data[:len(MAGIC)] != MAGIC:
         raise InputError(f"{path} is not a {FORMAT} file (it does not start with {MAGIC!r})")
-    (n,) = struct.unpack("<I", data[len(MAGIC):len(MAGIC) + 4])
-    start = len(MAGIC) + 4
-    header = json.loads(data[start:start + n])
-    if header.get("format") != FORMAT:
-        raise InputError(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}")
-    return header, data[start + n:], start + n
+    at = len(MAGIC)
+    if data[at] != VERSION:
+        raise InputError(f"{path}: format version {data[at]}, expected {VERSION} ({FORMAT})")
+    n = data[at + 1]
+    arch = data[at + 2:at + 2 + n].decode("ascii")
+    names = build(arch).weight_names()
+    at += 2 + n
+    if data[at] != len(names):
+        raise InputError(f"{path}: {data[at]} layers, but architecture {arch!r} has {len(names)}")
+    at += 1
+    layers = []
+    for name in names:
+        layers.append({"name": name, **dict(zip(FIELDS, RECORD.unpack_from(data, at)))})
+        at += RECORD.size
+    return {"arch": arch, "layers": layers}, data[at:], at
 
 
 def unpack(path):
