@@ -119,6 +119,13 @@ def test_errors(tmp_path):
     (tmp_path / "n.mpk").write_bytes(data[:10 + n] + bytes([3]) + data[11 + n:])
     with pytest.raises(ValueError, match="3 layers, but architecture 'lenet5_relu' has 4"):
         unpack(tmp_path / "n.mpk")
+    for cut in (9, 30, len(data) - 1):
+        (tmp_path / "t.mpk").write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="t.mpk"):
+            unpack(tmp_path / "t.mpk")
+    (tmp_path / "t.mpk").write_bytes(data[:-1])
+    with pytest.raises(ValueError, match=f"has {len(data) - 1:,} bytes; its header describes {len(data):,}"):
+        unpack(tmp_path / "t.mpk")
 
 
 def test_cli_pack_and_evaluate(tmp_path, capsys):

@@ -160,19 +160,27 @@ def _read(path):
     if data[:len(MAGIC)] != MAGIC:
         raise InputError(f"{path} is not a {FORMAT} file (it does not start with {MAGIC!r})")
     at = len(MAGIC)
-    if data[at] != VERSION:
-        raise InputError(f"{path}: format version {data[at]}, expected {VERSION} ({FORMAT})")
+    if len(data) < at + 2 or data[at] != VERSION:
+        found = data[at] if len(data) > at else "missing"
+        raise InputError(f"{path}: format version {found}, expected {VERSION} ({FORMAT})")
     n = data[at + 1]
-    arch = data[at + 2:at + 2 + n].decode("ascii")
+    arch = data[at + 2:at + 2 + n].decode("ascii", errors="replace")
     names = build(arch).weight_names()
     at += 2 + n
-    if data[at] != len(names):
-        raise InputError(f"{path}: {data[at]} layers, but architecture {arch!r} has {len(names)}")
+    if len(data) <= at or data[at] != len(names):
+        found = data[at] if len(data) > at else "no"
+        raise InputError(f"{path}: {found} layers, but architecture {arch!r} has {len(names)}")
     at += 1
+    if len(data) < at + RECORD.size * len(names):
+        raise InputError(f"{path} ends inside its header ({len(data)} bytes): a truncated file?")
     layers = []
     for name in names:
         layers.append({"name": name, **dict(zip(FIELDS, RECORD.unpack_from(data, at)))})
         at += RECORD.size
+    body = sum(sum(section_bytes(h)) for h in layers)
+    if len(data) != at + body:
+        raise InputError(f"{path} has {len(data):,} bytes; its header describes {at + body:,} "
+                         f"(a truncated or altered file?)")
     return {"arch": arch, "layers": layers}, data[at:], at
 
 
