@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minadmm.nn.model import build, save_model
+from minadmm.pruning.quantized import zero_dead_biases
 from minadmm.sparse.packed import (absolute_positions, bitpack, bitunpack, index_bits, is_packed, pack, packed_stats,
                                    relative_tokens, unpack)
 
@@ -135,11 +136,13 @@ def test_cli_pack_and_evaluate(tmp_path, capsys):
 
     from minadmm.cli import main
     model = quantized_model()
+    model["fc2"].params["W"][:7] = 0  # fc1 units 0-6 reach nothing: their biases are not stored
     save_model(tmp_path / "q.npz", model)
     assert main(["pack", str(tmp_path / "q.npz"), "--out", str(tmp_path / "q.mpk"), "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["file_bytes"] == (tmp_path / "q.mpk").stat().st_size
     assert stats["file_ratio_to_input"] == pytest.approx((tmp_path / "q.npz").stat().st_size / stats["file_bytes"])
+    assert stats["dead_biases_zeroed"] == zero_dead_biases(model)  # the biases of units that reach nothing
     results = []
     for f in ("q.npz", "q.mpk"):
         assert main(["evaluate", str(tmp_path / f), "--json"]) == 0

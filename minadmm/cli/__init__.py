@@ -90,14 +90,20 @@ def packed_summary(p):
 
 def cmd_pack(args):
     from ..nn.model import load_model
+    from ..pruning.quantized import zero_dead_biases
     from ..sparse.packed import pack
-    stats = pack(load_model(args.model), args.out)
+    model = load_model(args.model)
+    zeroed = zero_dead_biases(model)  # units that reach nothing: no output changes, and no bias to store
+    stats = pack(model, args.out)
     dense = Path(args.model).stat().st_size
     stats["file_ratio_to_input"] = dense / stats["file_bytes"]
+    stats["dead_biases_zeroed"] = zeroed
     if args.json:
         print(json.dumps(stats, indent=1))
         return 0
     print(f"wrote {args.out}: {stats['file_bytes']:,} bytes, {stats['file_ratio_to_input']:.0f}x smaller than {args.model}")
+    print("biases zeroed for units whose outgoing weights are all zero (no output changes): "
+          + ", ".join(f"{k} {v}" for k, v in zeroed.items()))
     print(packed_summary(stats))
     return 0
 
@@ -146,7 +152,8 @@ def build_parser():
     e.set_defaults(func=cmd_evaluate)
 
     k = sub.add_parser("pack", help="write a pruned, quantized model as a packed file (codebook, bit-packed "
-                                    "codes, relative indices, float16 biases)")
+                                    "codes, relative indices, the float16 biases of the units that reach the "
+                                    "output)")
     k.add_argument("model", help="a .npz model file whose layers' non-zeros take at most 256 values each")
     k.add_argument("--out", required=True, help="the packed file to write")
     k.add_argument("--json", action="store_true", help="print JSON")
