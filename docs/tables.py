@@ -228,25 +228,37 @@ def seeds_table():
     return "\n".join(lines)
 
 
-QUANT_CANDIDATES = [  # (candidate, its runs for seeds 0, 1, 2 under results/)
+CANDIDATES_250X = [  # (candidate, its runs for seeds 0, 1, 2 under results/)
+    ("the chain of smaller steps (the preset: 3,230, 2,600, 2,100, 1,900, then 1,722 weights)",
+     ["lenet5-relu-250x", "seeds/lenet5-relu-250x-seed1", "seeds/lenet5-relu-250x-seed2"]),
+    ("`relu-250x-three-rounds/` (3,230 weights, then 1,722)",
+     [f"experiments/relu-250x-three-rounds{s}" for s in ("", "-seed1", "-seed2")]),
+]
+QUANT_CANDIDATES = [
     ("`relu-205x-quant-Q1/` (the preset's last round)", ["lenet5-relu-250x-quantized", "seeds/lenet5-relu-250x-quantized-seed1",
                                                          "seeds/lenet5-relu-250x-quantized-seed2"]),
     ("`relu-166x-quant-T1/`", [f"experiments/relu-166x-quant-T1{s}" for s in ("", "-seed1", "-seed2")]),
     ("`relu-166x-quant-T2/`", [f"experiments/relu-166x-quant-T2{s}" for s in ("", "-seed1", "-seed2")]),
+    ("`relu-133x-quant-V2/`", [f"experiments/relu-133x-quant-V2{s}" for s in ("", "-seed1", "-seed2")]),
 ]
 
 
-def quant_candidates_table():
-    """The quantized-round candidates over seeds 0-2: validation and test accuracy of each seed and their means."""
-    lines = ["| candidate | kept, seed 0 | weight bits, seed 0 | file, seed 0 | validation, each seed | mean +- sd | "
-             "test, each seed | mean +- sd |", "|---|---:|---:|---:|---|---:|---|---:|"]
-    for name, runs in QUANT_CANDIDATES:
+def candidates_table(candidates, packed=False):
+    """Candidates over seeds 0-2: validation and test accuracy of each seed and their means (with ``packed``, the
+    seed-0 model's kept weights, weight-bits ratio and file)."""
+    extra = "kept, seed 0 | weight bits, seed 0 | file, seed 0 | " if packed else ""
+    lines = [f"| candidate | {extra}validation, each seed | mean +- sd | test, each seed | mean +- sd |",
+             "|---|" + "---:|" * (3 if packed else 0) + "---|---:|---|---:|"]
+    for name, runs in candidates:
         reports = [load(RESULTS / r / "report.json") for r in runs]
         val = [r["val_accuracy"]["after_retraining"] for r in reports]
         test = [r["accuracy"]["after_retraining"] for r in reports]
-        p = reports[0]["packed"]
-        lines.append(f"| {name} | {reports[0]['kept']:,} | {p['weight_bits_ratio']:,.0f}x | {p['file_bytes']:,} bytes "
-                     f"({p['file_ratio']:.0f}x) | {', '.join(pct(v) for v in val)} | {mean_sd(val)} | "
+        cells = ""
+        if packed:
+            p = reports[0]["packed"]
+            cells = (f"{reports[0]['kept']:,} | {p['weight_bits_ratio']:,.0f}x | {p['file_bytes']:,} bytes "
+                     f"({p['file_ratio']:.0f}x) | ")
+        lines.append(f"| {name} | {cells}{', '.join(pct(v) for v in val)} | {mean_sd(val)} | "
                      f"{', '.join(pct(t) for t in test)} | {mean_sd(test)} |")
     return "\n".join(lines)
 
@@ -445,7 +457,7 @@ def admm_loop():
 
 
 TABLES = {"progressive": progressive_table, "quantized": quantized_table, "structured": structured_table,
-          "structured_bench": structured_bench, "admm_loop": admm_loop, "seeds": seeds_table, "quant_candidates": quant_candidates_table, "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+          "structured_bench": structured_bench, "admm_loop": admm_loop, "seeds": seeds_table, "quant_candidates": lambda: candidates_table(QUANT_CANDIDATES, packed=True), "candidates_250x": lambda: candidates_table(CANDIDATES_250X), "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
