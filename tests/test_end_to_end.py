@@ -80,8 +80,9 @@ def test_demo_primal_residual_falls_in_every_layer(tmp_path):
 
 @pytest.mark.slow
 def test_250x_preset_reproduces_the_committed_model(tmp_path):
-    """``lenet5-relu-250x`` without the baseline (about 20 minutes on 2 cores): at most 1,722 weights, and on
-    a machine of the project's kind the committed model's accuracies and bits."""
+    """``lenet5-relu-250x`` without the baseline (six rounds, about 40 minutes on 2 cores): at most 1,722
+    weights, and on a machine of the project's kind, in the default thread setting, the committed model's
+    accuracies and bits."""
     out = tmp_path / "run"
     assert main(["prune", "--preset", "lenet5-relu-250x", "--no-baseline", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
