@@ -155,7 +155,8 @@ def is_packed(path):
 
 
 def _read(path):
-    """(header {"arch", "layers": [{"name", FIELDS...}]}, the bytes after the header, the header's end)."""
+    """(header {"arch", "model": the architecture built, "layers": [{"name", FIELDS...}]}, the bytes after the
+    header, the header's end)."""
     data = Path(path).read_bytes()
     if data[:len(MAGIC)] != MAGIC:
         raise InputError(f"{path} is not a {FORMAT} file (it does not start with {MAGIC!r})")
@@ -165,7 +166,8 @@ def _read(path):
         raise InputError(f"{path}: format version {found}, expected {VERSION} ({FORMAT})")
     n = data[at + 1]
     arch = data[at + 2:at + 2 + n].decode("ascii", errors="replace")
-    names = build(arch).weight_names()
+    model = build(arch)
+    names = model.weight_names()
     at += 2 + n
     if len(data) <= at or data[at] != len(names):
         found = data[at] if len(data) > at else "no"
@@ -181,13 +183,13 @@ def _read(path):
     if len(data) != at + body:
         raise InputError(f"{path} has {len(data):,} bytes; its header describes {at + body:,} "
                          f"(a truncated or altered file?)")
-    return {"arch": arch, "layers": layers}, data[at:], at
+    return {"arch": arch, "model": model, "layers": layers}, data[at:], at
 
 
 def unpack(path):
     """The model in ``path`` (``pack``) as a dense-layout ``Sequential`` in eval mode."""
     header, body, _ = _read(path)
-    model = build(header["arch"])
+    model = header["model"]
     at = 0
     for head in header["layers"]:
         parts = []
@@ -214,7 +216,7 @@ def packed_stats(path):
     bytes of codebooks and biases, the file's size, and the weight-bits ratio (every weight of the
     architecture at 32 bits against non-zeros x value bits, how the papers count)."""
     header, _, header_end = _read(path)
-    model = build(header["arch"])
+    model = header["model"]
     rows = []
     for h in header["layers"]:
         nnz, sizes = max(h["nnz"], 1), section_bytes(h)
