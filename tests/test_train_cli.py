@@ -218,6 +218,44 @@ def test_interrupted_prune_resumes(tmp_path, mnist):
     assert report["seconds"]["admm"] >= first[1] + first[2] + rows[3]
 
 
+def test_run_records_its_threads_and_warns_when_resumed_in_another_setting(tmp_path, mnist, monkeypatch):
+    """run.json records the thread setting (it fixes the floating-point order); resuming an unfinished round
+    with another one says so, naming the setting that would reproduce the uninterrupted run."""
+    from minadmm.pipeline.run import make_plan, run_plan
+    from minadmm.pipeline.rundir import prepare_run_dir
+    from minadmm.pruning import PruneConfig
+    from minadmm.pruning.targets import PAPER_LENET5
+    from minadmm.train.parallel import thread_setting
+    monkeypatch.setenv("MINADMM_WORKERS", "2")
+    out = prepare_run_dir(tmp_path / "run", resume=False, overwrite=False)
+    save_model(tmp_path / "dense.npz", lenet5(seed=0))
+    plan = make_plan("lenet5", [{"keep": {n: kept for n, (_, kept) in PAPER_LENET5.items()},
+                                 "config": PruneConfig(admm_iters=2, retrain_epochs=0)}],
+                     str(tmp_path / "dense.npz"), baseline=False, quick=True)
+
+    def interrupt(msg):
+        if msg.startswith("ADMM 1/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(out, plan, mnist, log=interrupt)
+    recorded = json.loads((out / "run.json").read_text())["threads"]
+    assert recorded == thread_setting() and recorded["workers"] == 2
+    monkeypatch.setenv("MINADMM_WORKERS", "1")
+    messages = []
+    report = run_plan(out, plan, mnist, resume=True, log=messages.append)
+    warnings = [m for m in messages if m.startswith("warning:")]
+    assert len(warnings) == 1 and "'workers': 2" in warnings[0] and "'workers': 1" in warnings[0]
+    assert "MINADMM_WORKERS=2" in warnings[0]
+    assert report["threads"] == recorded
+    assert "2 gradient workers" in (out / "report.md").read_text()
+    messages.clear()
+    monkeypatch.setenv("MINADMM_WORKERS", "2")
+    (out / "report.json").unlink()
+    run_plan(out, plan, mnist, resume=True, log=messages.append)
+    assert not [m for m in messages if m.startswith("warning:")]
+
+
 def test_diverging_run_stops_with_advice(tmp_path, capsys, mnist):
     out = tmp_path / "run"
     code = main(["prune", "--preset", "lenet5-71x", "--quick", "--from", str(ROOT_MODELS / "lenet5-dense.npz"),

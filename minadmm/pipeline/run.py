@@ -29,6 +29,7 @@ from ..sparse.packed import pack, unpack
 from ..report.plots import plot_accuracy, plot_residuals, plot_sparsity
 from ..report.report import build_report, rounds_markdown, write_report
 from ..train.fit import TrainConfig, fit
+from ..train.parallel import thread_mismatch, thread_setting
 from ..train.records import checkpointed_seconds, load_history
 
 QUICK = {"train": 6000, "test": 2000}  # --quick: the data subset ...
@@ -67,13 +68,15 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     t_start = time.perf_counter()
     if resume and (out / "run.json").exists():
         run = json.loads((out / "run.json").read_text())
+        if not (out / "report.json").exists() and (warning := thread_mismatch(run.get("threads"), thread_setting())):
+            log(warning)
     else:
         keep = check_keep(keep, build(arch))
         check_sets(keep, cfg)
         check_model_files(arch, cfg, dense_path, teacher_path)
         run = {"arch": arch, "keep": keep, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
                "teacher": teacher_path and str(teacher_path), "quick": quick, "baseline": baseline,
-               "command": command, "seconds": {}}
+               "command": command, "threads": thread_setting(), "seconds": {}}
         (out / "run.json").write_text(json.dumps(run, indent=1))
     seconds = run["seconds"]  # per stage, kept in run.json so a resumed run reports them all
     data, val = split_validation(data, cfg.val)
@@ -161,6 +164,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     report = build_report(model, kept, accuracies, stage_seconds, run["config"], run["command"], baseline_acc,
                           admm_rows=admm_rows, val_accuracies=val_accuracies or None)
     report["quick"] = run["quick"]
+    report["threads"] = run.get("threads")
     if any(structure_of(t) is not None and structure_of(t).shrinks for t in keep.values()):
         report["shrunk"] = shrink_and_check(model, out / "model_small.npz", Xt, yt)
     if cfg.quant_bits:

@@ -98,6 +98,10 @@ def to_markdown(report):
             lines.append(f"| {name} | {c['iterations']} | {c['converged_at'] or 'never'} | "
                          f"{'yes' if c['met_at_end'] else 'no'} | {c['r']:.3g} | {c['eps_pri']:.3g} | {c['s']:.3g} | "
                          f"{c['eps_dual']:.3g} | {c['rho']:.3g} |")
+    if report.get("threads"):
+        t = report["threads"]
+        lines += ["", f"Threads (the floating-point order: another setting gives other bits): {t['workers']} gradient "
+                      f"workers, {t['blas_threads']} BLAS, {t['numba_threads']} numba."]
     lines += ["", "| stage | seconds |", "|---|---:|"]
     lines += [f"| {k} | {v:.0f} |" for k, v in report["seconds"].items()]
     lines += ["", "Configuration:", "", "```json", json.dumps(report["config"], indent=1), "```", ""]

@@ -35,6 +35,29 @@ def default_workers():
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def thread_setting():
+    """The settings that fix a run's floating-point order, and so its bits: {"workers": gradient threads
+    (``default_workers``), "blas_threads": OpenBLAS's threads outside the gradient computation,
+    "numba_threads": numba's}. Two runs of one command agree bit for bit when these (and the machine and
+    code) agree; runs/<run>/run.json records them."""
+    import numba
+    blas = [p["num_threads"] for p in ThreadpoolController().info() if p["user_api"] == "blas"]
+    return {"workers": default_workers(), "blas_threads": max(blas, default=1),
+            "numba_threads": numba.get_num_threads()}
+
+
+def thread_mismatch(recorded, now):
+    """The message for resuming in another thread setting than the run started in (None if it is the same,
+    or the run recorded none)."""
+    if not recorded or recorded == now:
+        return None
+    env = {"workers": "MINADMM_WORKERS", "blas_threads": "OPENBLAS_NUM_THREADS", "numba_threads": "NUMBA_NUM_THREADS"}
+    again = " ".join(f"{env[k]}={v}" for k, v in recorded.items() if k in env)
+    return (f"warning: this run started with threads {recorded} and resumes with {now}: the floating-point "
+            f"order differs, so the result will not equal an uninterrupted run bit for bit (to match it, "
+            f"resume with {again})")
+
+
 class GradientWorkers:
     """``loss_and_grads(X, y)`` for ``model`` with ``n`` threads (n = 1: the plain single-process path)."""
 
