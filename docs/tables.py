@@ -240,6 +240,8 @@ QUANT_CANDIDATES = [
     ("`relu-166x-quant-T1/`", [f"experiments/relu-166x-quant-T1{s}" for s in ("", "-seed1", "-seed2")]),
     ("`relu-166x-quant-T2/`", [f"experiments/relu-166x-quant-T2{s}" for s in ("", "-seed1", "-seed2")]),
     ("`relu-133x-quant-V2/`", [f"experiments/relu-133x-quant-V2{s}" for s in ("", "-seed1", "-seed2")]),
+    *((f"`relu-71x-quant-{x}/`", [f"experiments/relu-71x-quant-{x}{s}" for s in ("", "-seed1", "-seed2")])
+      for x in ("X1", "X2", "X3")),
 ]
 
 
