@@ -70,7 +70,9 @@ for p in (2, 3, 5):
 #   (`results/sweep-budgets`, seed 0);
 # - **progressive ADMM**: the rounds of `lenet5-relu-250x`;
 # - **ADMM + quantization**: the last round of `lenet5-relu-250x-quantized`, at its weight-bits ratio
-#   (non-zeros x bits against 430,500 x 32, how the papers count) and at its file-on-disk ratio.
+#   (non-zeros x bits against 430,500 x 32, how the papers count) and at its file-on-disk ratio;
+# - **ADMM + 1-bit quantization**: an experiment (`results/experiments/relu-71x-quant-X1`) that quantizes the
+#   71x model of round 1 to the sign and a per-layer scale (conv1: 6 bits), for the fewest bits.
 
 # %%
 import csv
@@ -83,6 +85,7 @@ def report(name):
 one = report("lenet5-relu-71x")
 prog = report("lenet5-relu-250x")
 quant = report("lenet5-relu-250x-quantized")
+one_bit = report("experiments/relu-71x-quant-X1")
 with open(repo_file("results/sweep-budgets/sweep.csv")) as f:
     sweep = [r for r in csv.DictReader(f) if r["seed"] == "0"]
 
@@ -100,6 +103,8 @@ for name, pts in points.items():
     print(f"{name:22}" + "   ".join(f"{c:6.1f}x {100 * a:.2f}%" for c, a in pts))
 print(f"ADMM + quantization    {packed['weight_bits_ratio']:.0f}x weight bits, {packed['file_ratio']:.0f}x file, "
       f"{100 * q_acc:.2f}% (packed file read back: {100 * packed['test_acc']:.2f}%)")
+print(f"ADMM + 1-bit quant.    {one_bit['packed']['weight_bits_ratio']:.0f}x weight bits, "
+      f"{one_bit['packed']['file_ratio']:.0f}x file, {100 * one_bit['accuracy']['after_retraining']:.2f}%")
 
 # %%
 PUBLISHED = [(71.2, "paper 71.2x"), (85, "ADMM-NN 85x"), (167, "progressive 167x"), (246, "progressive 246x"),
@@ -109,6 +114,9 @@ for (name, pts), mark in zip(points.items(), ["s", "D", "o", "^"]):
     ax.plot(*zip(*[(c, 100 * a) for c, a in pts]), mark + "-", label=name)
 ax.plot([packed["weight_bits_ratio"]], [100 * q_acc], "*", ms=12, label="ADMM + quantization (weight bits)")
 ax.plot([packed["file_ratio"]], [100 * q_acc], "P", ms=9, label="ADMM + quantization (file on disk)")
+b_acc = 100 * one_bit["accuracy"]["after_retraining"]
+ax.plot([one_bit["packed"]["weight_bits_ratio"]], [b_acc], "*", ms=12, mfc="none", label="ADMM + 1 bit (weight bits)")
+ax.plot([one_bit["packed"]["file_ratio"]], [b_acc], "P", ms=9, mfc="none", label="ADMM + 1 bit (file on disk)")
 for c, label in PUBLISHED:
     ax.axvline(c, color="gray", ls=":", lw=0.8)
     ax.text(c, 97.5, label, rotation=90, fontsize=6, va="bottom", ha="right", color="gray")
