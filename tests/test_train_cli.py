@@ -182,25 +182,34 @@ def test_two_round_preset_and_resume_message(tmp_path, capsys):
     assert json.loads((out / "report.json").read_text())["rounds"] == report["rounds"]
 
 
-def test_interrupted_prune_resumes(tmp_path, mnist):
-    """A prune run interrupted after ADMM iteration 2 resumes from its checkpoint (the dense stage's time
-    survives into the report, and the ADMM stage's time counts the two iterations of the first process)."""
+def interrupted_round(tmp_path, mnist, admm_iters, retrain_epochs, after_iteration):
+    """A one-round quick plan at the paper's counts, run until the log line of ADMM iteration
+    ``after_iteration`` raises KeyboardInterrupt (that iteration is checkpointed); returns (run dir, plan)."""
     from minadmm.pipeline.run import make_plan, run_plan
     from minadmm.pipeline.rundir import prepare_run_dir
     from minadmm.pruning import PruneConfig
     from minadmm.pruning.targets import PAPER_LENET5
     out = prepare_run_dir(tmp_path / "run", resume=False, overwrite=False)
-    keep = {n: kept for n, (_, kept) in PAPER_LENET5.items()}
     save_model(tmp_path / "dense.npz", lenet5(seed=0))
-    plan = make_plan("lenet5", [{"keep": keep, "config": PruneConfig(admm_iters=3, retrain_epochs=1)}],
+    plan = make_plan("lenet5", [{"keep": {n: kept for n, (_, kept) in PAPER_LENET5.items()},
+                                 "config": PruneConfig(admm_iters=admm_iters, retrain_epochs=retrain_epochs)}],
                      str(tmp_path / "dense.npz"), baseline=False, quick=True)
 
-    def interrupt_after_second_iteration(msg):
-        if msg.startswith("ADMM 2/"):
+    def interrupt(msg):
+        if msg.startswith(f"ADMM {after_iteration}/"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_plan(out, plan, mnist, log=interrupt_after_second_iteration)
+        run_plan(out, plan, mnist, log=interrupt)
+    return out, plan
+
+
+def test_interrupted_prune_resumes(tmp_path, mnist):
+    """A prune run interrupted after ADMM iteration 2 resumes from its checkpoint (the dense stage's time
+    survives into the report, and the ADMM stage's time counts the two iterations of the first process)."""
+    from minadmm.pipeline.run import run_plan
+    from minadmm.pipeline.rundir import prepare_run_dir
+    out, plan = interrupted_round(tmp_path, mnist, admm_iters=3, retrain_epochs=1, after_iteration=2)
     first = {r["k"]: r["seconds"] for r in json.loads((out / "history_admm.json").read_text())}
     # iterations 1 and 2 finished and were checkpointed before the log line that raised
     with pytest.raises(ValueError, match="unfinished run"):
@@ -221,24 +230,10 @@ def test_interrupted_prune_resumes(tmp_path, mnist):
 def test_run_records_its_threads_and_warns_when_resumed_in_another_setting(tmp_path, mnist, monkeypatch):
     """run.json records the thread setting (it fixes the floating-point order); resuming an unfinished round
     with another one says so, naming the setting that would reproduce the uninterrupted run."""
-    from minadmm.pipeline.run import make_plan, run_plan
-    from minadmm.pipeline.rundir import prepare_run_dir
-    from minadmm.pruning import PruneConfig
-    from minadmm.pruning.targets import PAPER_LENET5
+    from minadmm.pipeline.run import run_plan
     from minadmm.train.parallel import thread_setting
     monkeypatch.setenv("MINADMM_WORKERS", "2")
-    out = prepare_run_dir(tmp_path / "run", resume=False, overwrite=False)
-    save_model(tmp_path / "dense.npz", lenet5(seed=0))
-    plan = make_plan("lenet5", [{"keep": {n: kept for n, (_, kept) in PAPER_LENET5.items()},
-                                 "config": PruneConfig(admm_iters=2, retrain_epochs=0)}],
-                     str(tmp_path / "dense.npz"), baseline=False, quick=True)
-
-    def interrupt(msg):
-        if msg.startswith("ADMM 1/"):
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_plan(out, plan, mnist, log=interrupt)
+    out, plan = interrupted_round(tmp_path, mnist, admm_iters=2, retrain_epochs=0, after_iteration=1)
     recorded = json.loads((out / "run.json").read_text())["threads"]
     assert recorded == thread_setting() and recorded["workers"] == 2
     monkeypatch.setenv("MINADMM_WORKERS", "1")
