@@ -229,8 +229,10 @@ def seeds_table():
 
 
 CANDIDATES_250X = [  # (candidate, its runs for seeds 0, 1, 2 under results/)
-    ("the chain of smaller steps (the preset: 3,230, 2,600, 2,100, 1,900, then 1,722 weights)",
+    ("the chain of smaller steps, its last round's W-step on the 1,900-weight model's non-zeros (the preset)",
      ["lenet5-relu-250x", "seeds/lenet5-relu-250x-seed1", "seeds/lenet5-relu-250x-seed2"]),
+    ("the same chain, its last round's W-step dense (`relu-250x-dense-last-round/`: 3,230, 2,600, 2,100, 1,900, then "
+     "1,722 weights)", [f"experiments/relu-250x-dense-last-round{s}" for s in ("", "-seed1", "-seed2")]),
     ("`relu-250x-three-rounds/` (3,230 weights, then 1,722)",
      [f"experiments/relu-250x-three-rounds{s}" for s in ("", "-seed1", "-seed2")]),
 ]
