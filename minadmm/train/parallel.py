@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
@@ -39,8 +40,7 @@ def thread_setting():
     """The settings that fix a run's floating-point order, and so its bits: {"workers": gradient threads
     (``default_workers``), "blas_threads": OpenBLAS's threads outside the gradient computation,
     "numba_threads": numba's}. Two runs of one command agree bit for bit when these (and the machine and
-    code) agree; runs/<run>/run.json records them."""
-    import numba
+    code) agree; each pruning round's run.json records them."""
     blas = [p["num_threads"] for p in ThreadpoolController().info() if p["user_api"] == "blas"]
     return {"workers": default_workers(), "blas_threads": max(blas, default=1),
             "numba_threads": numba.get_num_threads()}
