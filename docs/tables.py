@@ -313,6 +313,10 @@ def converged_summary(report):
 
 def experiments_table():
     notes = load(RESULTS / "experiments" / "notes.json")
+    folders = {d.name for d in (RESULTS / "experiments").iterdir() if d.is_dir()}
+    if set(notes) != folders:  # a row for a run that is not there, or a run with no row
+        raise SystemExit(f"results/experiments/notes.json: notes without a folder {sorted(set(notes) - folders)}, "
+                         f"folders without a note {sorted(folders - set(notes))}; give each folder one note")
     lines = ["| folder | what it shows | after retraining | validation | magnitude baseline | ADMM converged (Boyd) | "
              "configuration, as a command |", "|---|---|---:|---:|---:|---|---|"]
     for folder, note in notes.items():
