@@ -44,6 +44,36 @@ def test_resume_equals_uninterrupted(shift, mnist, tmp_path):
     assert (tmp_path / "history.csv").read_text().count("\n") == 3
 
 
+def test_training_records_its_threads_and_warns_when_resumed_in_another_setting(mnist, tmp_path, monkeypatch):
+    """Dense training keeps the thread setting it started in (checkpoint, and the CLI's summary.json); a resume
+    in another setting warns and names the setting that would reproduce the uninterrupted run."""
+    from minadmm.train.parallel import thread_setting
+    from minadmm.train.records import checkpoint_meta
+    data = small(mnist)
+    monkeypatch.setenv("MINADMM_WORKERS", "2")
+    fit(lenet5(seed=1), data, TrainConfig(epochs=1, seed=1), out_dir=tmp_path, log=lambda s: None)
+    started = thread_setting()
+    assert checkpoint_meta(tmp_path / "checkpoint.npz")["threads"] == started and started["workers"] == 2
+    monkeypatch.setenv("MINADMM_WORKERS", "1")
+    messages = []
+    fit(lenet5(seed=1), data, TrainConfig(epochs=2, seed=1), out_dir=tmp_path, resume=True, log=messages.append)
+    warnings = [m for m in messages if m.startswith("warning:")]
+    assert len(warnings) == 1 and "MINADMM_WORKERS=2" in warnings[0]
+    assert checkpoint_meta(tmp_path / "checkpoint.npz")["threads"] == started  # the start stays on record
+    messages.clear()
+    monkeypatch.setenv("MINADMM_WORKERS", "2")
+    fit(lenet5(seed=1), data, TrainConfig(epochs=3, seed=1), out_dir=tmp_path, resume=True, log=messages.append)
+    assert not [m for m in messages if m.startswith("warning:")]
+
+
+@pytest.mark.slow  # a full MNIST epoch
+def test_train_cli_summary_records_the_thread_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINADMM_WORKERS", "1")
+    out = tmp_path / "dense"
+    assert main(["train", "--model", "lenet300_100", "--epochs", "1", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["threads"]["workers"] == 1
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "minadmm", *args], capture_output=True, text=True)
 

@@ -22,6 +22,7 @@ from .sweep import add_sweep_parser
 def cmd_train(args):
     from ..nn.model import build
     from ..train.fit import TrainConfig, fit
+    from ..train.records import checkpoint_meta
     out = Path(args.out)
     if (out / "model.npz").exists() and not (args.resume or args.overwrite):
         raise CLIError(f"{out} already holds a trained model; use --resume to continue it, "
@@ -35,7 +36,8 @@ def cmd_train(args):
     history = fit(model, data, cfg, out_dir=out, resume=args.resume)
     wall = time.perf_counter() - t0
     summary = {"model": args.model, "epochs": cfg.epochs, "test_acc": history[-1]["test_acc"],
-               "wall_seconds": wall, "params": model.n_params(), "command": " ".join(["minadmm"] + sys.argv[1:])}
+               "wall_seconds": wall, "params": model.n_params(), "command": " ".join(["minadmm"] + sys.argv[1:]),
+               "threads": checkpoint_meta(out / "checkpoint.npz")["threads"]}  # the setting the run started in
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"saved {out / 'model.npz'}: test accuracy {summary['test_acc']:.4f} after {cfg.epochs} epochs, "
           f"{wall:.0f} s")

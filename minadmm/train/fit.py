@@ -13,6 +13,8 @@ from ..errors import InputError
 from ..nn.model import save_model
 from ..nn.optim import make_optimizer
 from .epochs import train_epochs
+from .parallel import thread_mismatch, thread_setting
+from .records import checkpoint_meta
 
 
 @dataclass
@@ -47,18 +49,27 @@ def fit(model, data, config: TrainConfig, out_dir=None, resume=False, log=print)
 
     Writes to ``out_dir`` (if given) after every epoch: ``history.csv``/``.json`` (epoch, lr, loss,
     train_acc, test_acc, seconds, samples_per_s, and val_acc with ``config.val``), ``checkpoint.npz``
-    (model, optimizer and RNG states) and ``model.npz``. ``resume=True`` continues from ``out_dir/checkpoint.npz``. Returns the history rows.
+    (model, optimizer and RNG states, and the thread setting the run started in: ``parallel.thread_setting``)
+    and ``model.npz``. ``resume=True`` continues from ``out_dir/checkpoint.npz``, with a warning if the thread
+    setting differs from the recorded one. Returns the history rows.
     """
-    if resume and (out_dir is None or not (Path(out_dir) / "checkpoint.npz").exists()):
-        raise FileNotFoundError(f"--resume: no checkpoint at {Path(out_dir or '.') / 'checkpoint.npz'}")
+    threads = thread_setting()
+    if resume:
+        ckpt = Path(out_dir or ".") / "checkpoint.npz"
+        if out_dir is None or not ckpt.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
+        recorded = checkpoint_meta(ckpt).get("threads")
+        if warning := thread_mismatch(recorded, threads):
+            log(warning)
+        threads = recorded or threads  # the setting the run started in stays on record
     data, val = split_validation(data, config.val)
     model.set_dropout(config.keep)
     opt = make_optimizer(config.optimizer, model.params, config.lr, config.weight_decay)
     save = (lambda epoch: save_model(Path(out_dir) / "model.npz", model)) if out_dir else None
     history = train_epochs(model, opt, data, config.epochs, config.lr, config.lr_decay, config.batch_size,
                            np.random.default_rng(config.seed), out_dir=out_dir, name="epoch", resume=resume, log=log,
-                           augment=RandomShift(config.shift), meta={"config": asdict(config)}, after_epoch=save,
-                           val=val)
+                           augment=RandomShift(config.shift), meta={"config": asdict(config), "threads": threads},
+                           after_epoch=save, val=val)
     if out_dir:
         (Path(out_dir) / "config.json").write_text(json.dumps(asdict(config), indent=1))
     return history

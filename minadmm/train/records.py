@@ -77,14 +77,19 @@ def load_checkpoint(path, model, optimizer=None):
     return arrays, meta
 
 
+def checkpoint_meta(ckpt):
+    """The JSON ``meta`` dict of a checkpoint written by ``save_checkpoint`` (without loading its arrays)."""
+    with np.load(ckpt, allow_pickle=False) as data:
+        return json.loads(str(data["__meta__"]))
+
+
 def checkpointed_seconds(ckpt):
     """The seconds that the epochs (or ADMM iterations) in a checkpoint's history took: what earlier processes
     spent on a loop that this one resumes. One row per epoch, or per layer and iteration k for ADMM (each of
     those rows holds the whole iteration's seconds). 0 when there is no checkpoint."""
     if not Path(ckpt).exists():
         return 0.0
-    with np.load(ckpt, allow_pickle=False) as data:
-        rows = json.loads(str(data["__meta__"])).get("history", [])
+    rows = checkpoint_meta(ckpt).get("history", [])
     return float(sum({row.get("k", row.get("epoch")): row["seconds"] for row in rows}.values()))
 
 
