@@ -398,6 +398,23 @@ def progressive_table():
     return "\n".join(lines)
 
 
+def progressive_seeds_table():
+    """Round by round over seeds 0-2: each round's validation and test accuracy in the run of
+    lenet5-relu-250x and in its seed runs, and their means."""
+    runs = [d for _, _, d in seed_runs("lenet5-relu-250x")]
+    per_seed = [round_reports(d) for d in runs]
+    lines = ["| round | kept | compression | validation, each seed | mean +- sd | test, each seed | mean +- sd |",
+             "|---:|---:|---:|---|---:|---|---:|"]
+    for i, first in enumerate(per_seed[0]):
+        reps = [reports[i] for reports in per_seed]
+        assert all(r["kept"] == first["kept"] for r in reps), "the seed runs' rounds keep other counts"
+        val = [r["val_accuracy"]["after_retraining"] for r in reps]
+        test = [r["accuracy"]["after_retraining"] for r in reps]
+        lines.append(f"| {i + 1} | {first['kept']:,} | {first['compression']:.1f}x | {', '.join(pct(v) for v in val)} | "
+                     f"{mean_sd(val)} | {', '.join(pct(t) for t in test)} | **{mean_sd(test)}** |")
+    return "\n".join(lines)
+
+
 def quantized_table():
     """What the packed file of the quantized model spends, per layer, and its two ratios."""
     rep = load(RESULTS / "lenet5-relu-250x-quantized" / "report.json")
@@ -464,7 +481,7 @@ def admm_loop():
     return "```python\n" + body.rstrip() + "\n```"
 
 
-TABLES = {"progressive": progressive_table, "quantized": quantized_table, "structured": structured_table,
+TABLES = {"progressive": progressive_table, "progressive_seeds": progressive_seeds_table, "quantized": quantized_table, "structured": structured_table,
           "structured_bench": structured_bench, "admm_loop": admm_loop, "seeds": seeds_table, "quant_candidates": lambda: candidates_table(QUANT_CANDIDATES, packed=True), "candidates_250x": lambda: candidates_table(CANDIDATES_250X), "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
