@@ -70,7 +70,8 @@ def project_quantized(x, l, alpha, m):
     if not alpha > 0:
         raise InputError(f"scale alpha={alpha!r}: expected a positive number")
     a = np.abs(x).astype(np.float64)
-    idx = nearest_level(a / alpha, m)
+    with np.errstate(over="ignore"):  # a / alpha = inf for a subnormal alpha: its nearest level is the top one
+        idx = nearest_level(a / alpha, m)
     keep = topk_mask(x, l) & (a > alpha * m[0] / 2)  # top-l by |x|, less those closer to zero than to a level
     codes = np.where(keep, np.sign(x).astype(np.int16) * (idx + 1).astype(np.int16), 0).astype(np.int16)
     return decode(codes, alpha, m).astype(x.dtype), codes
