@@ -407,7 +407,8 @@ def progressive_seeds_table():
              "|---:|---:|---:|---|---:|---|---:|"]
     for i, first in enumerate(per_seed[0]):
         reps = [reports[i] for reports in per_seed]
-        assert all(r["kept"] == first["kept"] for r in reps), "the seed runs' rounds keep other counts"
+        if any(r["kept"] != first["kept"] for r in reps):
+            raise SystemExit(f"round {i + 1} keeps other counts in the seed runs {[str(d) for d in runs]}")
         val = [r["val_accuracy"]["after_retraining"] for r in reps]
         test = [r["accuracy"]["after_retraining"] for r in reps]
         lines.append(f"| {i + 1} | {first['kept']:,} | {first['compression']:.1f}x | {', '.join(pct(v) for v in val)} | "
@@ -481,8 +482,15 @@ def admm_loop():
     return "```python\n" + body.rstrip() + "\n```"
 
 
-TABLES = {"progressive": progressive_table, "progressive_seeds": progressive_seeds_table, "quantized": quantized_table, "structured": structured_table,
-          "structured_bench": structured_bench, "admm_loop": admm_loop, "seeds": seeds_table, "quant_candidates": lambda: candidates_table(QUANT_CANDIDATES, packed=True), "candidates_250x": lambda: candidates_table(CANDIDATES_250X), "budget": budget_table, "sweep": sweep_table, "convergence": convergence_table, "results": results_table, "stages": accuracy_stages, "experiments": experiments_table, "bench": bench_table}
+TABLES = {
+    "results": results_table, "stages": accuracy_stages, "seeds": seeds_table, "convergence": convergence_table,
+    "budget": budget_table, "sweep": sweep_table, "progressive": progressive_table,
+    "progressive_seeds": progressive_seeds_table, "quantized": quantized_table,
+    "candidates_250x": lambda: candidates_table(CANDIDATES_250X),
+    "quant_candidates": lambda: candidates_table(QUANT_CANDIDATES, packed=True),
+    "structured": structured_table, "structured_bench": structured_bench, "admm_loop": admm_loop,
+    "experiments": experiments_table, "bench": bench_table,
+}
 FILES = ["README.md", "results/README.md", "docs/experiments.md", "docs/performance.md", "docs/paper_map.md"]
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
