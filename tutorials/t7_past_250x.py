@@ -103,8 +103,9 @@ for name, pts in points.items():
     print(f"{name:22}" + "   ".join(f"{c:6.1f}x {100 * a:.2f}%" for c, a in pts))
 print(f"ADMM + quantization    {packed['weight_bits_ratio']:.0f}x weight bits, {packed['file_ratio']:.0f}x file, "
       f"{100 * q_acc:.2f}% (packed file read back: {100 * packed['test_acc']:.2f}%)")
+b_acc = 100 * one_bit["accuracy"]["after_retraining"]
 print(f"ADMM + 1-bit quant.    {one_bit['packed']['weight_bits_ratio']:.0f}x weight bits, "
-      f"{one_bit['packed']['file_ratio']:.0f}x file, {100 * one_bit['accuracy']['after_retraining']:.2f}%")
+      f"{one_bit['packed']['file_ratio']:.0f}x file, {b_acc:.2f}%")
 
 # %%
 PUBLISHED = [(71.2, "paper 71.2x"), (85, "ADMM-NN 85x"), (167, "progressive 167x"), (246, "progressive 246x"),
@@ -114,7 +115,6 @@ for (name, pts), mark in zip(points.items(), ["s", "D", "o", "^"]):
     ax.plot(*zip(*[(c, 100 * a) for c, a in pts]), mark + "-", label=name)
 ax.plot([packed["weight_bits_ratio"]], [100 * q_acc], "*", ms=12, label="ADMM + quantization (weight bits)")
 ax.plot([packed["file_ratio"]], [100 * q_acc], "P", ms=9, label="ADMM + quantization (file on disk)")
-b_acc = 100 * one_bit["accuracy"]["after_retraining"]
 ax.plot([one_bit["packed"]["weight_bits_ratio"]], [b_acc], "*", ms=12, mfc="none", label="ADMM + 1 bit (weight bits)")
 ax.plot([one_bit["packed"]["file_ratio"]], [b_acc], "P", ms=9, mfc="none", label="ADMM + 1 bit (file on disk)")
 for c, label in PUBLISHED:

@@ -40,7 +40,7 @@ def thread_setting():
     """The settings that fix a run's floating-point order, and so its bits: {"workers": gradient threads
     (``default_workers``), "blas_threads": OpenBLAS's threads outside the gradient computation,
     "numba_threads": numba's}. Two runs of one command agree bit for bit when these (and the machine and
-    code) agree; each pruning round's run.json records them."""
+    code) agree; each pruning round's run.json and each dense training's checkpoint record them."""
     blas = [p["num_threads"] for p in ThreadpoolController().info() if p["user_api"] == "blas"]
     return {"workers": default_workers(), "blas_threads": max(blas, default=1),
             "numba_threads": numba.get_num_threads()}
