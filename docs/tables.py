@@ -328,9 +328,10 @@ def experiments_table():
             continue
         if not (run / "report.json").exists() and not (run / "round1" / "report.json").exists():
             logs = sorted(run.glob("*.log"))  # a sweep script's logs: one JSON line per epoch
-            last = [json.loads(f.read_text().splitlines()[-1])["test_acc"] for f in logs]
-            acc = " / ".join(f"{f.stem}: {pct(a)}" for f, a in zip(logs, last))
-            lines.append(f"| `{folder}/` | {note} | {acc} | | | | the script in the folder |")
+            last = [json.loads(f.read_text().splitlines()[-1]) for f in logs]
+            acc = " / ".join(f"{f.stem}: {pct(row['test_acc'])}" for f, row in zip(logs, last))
+            val = " / ".join(f"{f.stem}: {pct(row['val_acc'])}" for f, row in zip(logs, last) if "val_acc" in row)
+            lines.append(f"| `{folder}/` | {note} | {acc} | {val} | | | the script in the folder |")
             continue
         reports = round_reports(run)
         runs = sorted((p for p in run.glob("round[0-9]*/run.json") if p.parent.name[5:].isdigit()),
