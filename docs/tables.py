@@ -235,6 +235,8 @@ CANDIDATES_250X = [  # (candidate, its runs for seeds 0, 1, 2 under results/)
      "1,722 weights)", [f"experiments/relu-250x-dense-last-round{s}" for s in ("", "-seed1", "-seed2")]),
     ("`relu-250x-three-rounds/` (3,230 weights, then 1,722)",
      [f"experiments/relu-250x-three-rounds{s}" for s in ("", "-seed1", "-seed2")]),
+    ("`relu-250x-svd-admm/`: 40 epochs of sparse variational dropout (`relu-250x-sparse-vd/`), then one ADMM round "
+     "to 1,722 weights, its W-step on the sparse VD model's non-zeros", [f"experiments/relu-250x-svd-admm{s}" for s in ("", "-seed1", "-seed2")]),
 ]
 QUANT_CANDIDATES = [
     ("`relu-205x-quant-Q1/` (the preset's last round)", ["lenet5-relu-250x-quantized", "seeds/lenet5-relu-250x-quantized-seed1",

@@ -21,6 +21,8 @@ else 0.
   cut PARAMS L EPOCHS               keep the L weights of smallest log alpha over all layers (their theta), then
                                     EPOCHS of masked retraining as the pipeline's (Adam lr 1e-3 x0.85 per
                                     epoch, batch 50, distillation from the dense model, alpha 0.5, T 4)
+  export PARAMS OUT                 the model in the usual dense layout: theta where log alpha < 3, else 0, and
+                                    b (a start for `minadmm prune --from OUT`)
 
 One JSON line per epoch. Run from the repository root with one thread (MINADMM_WORKERS=1
 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1) and MINADMM_DATA naming the MNIST directory, e.g.
@@ -241,6 +243,18 @@ def cut(params, L, epochs):
                           "test_acc": m.accuracy(Xt, yt)}), flush=True)
 
 
+def export(params, out):
+    from minadmm.nn.model import save_model
+    P = np.load(params)
+    m = load_model(DENSE)
+    for n in NAMES:
+        W = P[f"{n}.W"].astype(np.float64)
+        m[n].params["W"][...] = P[f"{n}.W"] * (P[f"{n}.log_sigma2"] - np.log(W * W + 1e-8) < 3)
+        m[n].params["b"][...] = P[f"{n}.b"]
+    save_model(out, m)
+    print(json.dumps({"nonzero": {n: int((m[n].params["W"] != 0).sum()) for n in NAMES}}))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "check":
@@ -249,5 +263,7 @@ if __name__ == "__main__":
         train(int(args[0]), float(args[1]), float(args[2]), int(args[3]), args[4])
     elif cmd == "cut":
         cut(args[0], int(args[1]), int(args[2]))
+    elif cmd == "export":
+        export(args[0], args[1])
     else:
-        raise SystemExit(f"command {cmd!r}: expected check, train or cut")
+        raise SystemExit(f"command {cmd!r}: expected check, train, cut or export")
