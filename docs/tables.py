@@ -246,6 +246,8 @@ QUANT_CANDIDATES = [
     ("`relu-133x-quant-V2/`", [f"experiments/relu-133x-quant-V2{s}" for s in ("", "-seed1", "-seed2")]),
     *((f"`relu-71x-quant-{x}/`", [f"experiments/relu-71x-quant-{x}{s}" for s in ("", "-seed1", "-seed2")])
       for x in ("X1", "X2", "X3")),
+    ("`relu-250x-svd-quant/` (from the sparse VD + ADMM model of `relu-250x-svd-admm/`)",
+     [f"experiments/relu-250x-svd-quant{s}" for s in ("", "-seed1", "-seed2")]),
 ]
 
 
