@@ -46,6 +46,12 @@ def sigmoid(z):
     return 0.5 * (1 + np.tanh(0.5 * z))
 
 
+def log_alpha(theta, log_sigma2):
+    """log alpha = log sigma^2 - log theta^2 (theta^2 + 1e-8, so that theta = 0 gives a finite value)."""
+    theta = theta.astype(np.float64)
+    return log_sigma2 - np.log(theta * theta + 1e-8)
+
+
 class VD(Layer):
     """A Conv2D or Dense with a variance per weight: params W (theta), b, log_sigma2, all of W's shape but b.
     ``mean`` computes inner(x; theta, b), ``var`` inner(x^2; sigma^2, 0) (two layers of the same kind)."""
@@ -60,8 +66,7 @@ class VD(Layer):
         self.rng = np.random.default_rng(rng)
 
     def log_alpha(self):
-        W = self.params["W"].astype(np.float64)
-        return self.params["log_sigma2"] - np.log(W * W + 1e-8)
+        return log_alpha(self.params["W"], self.params["log_sigma2"])
 
     def forward(self, x):
         self.mean.input_grad = self.var.input_grad = self.input_grad
@@ -221,8 +226,7 @@ def cut(params, L, epochs):
     m.set_dropout(1.0)
     la = {}
     for n in NAMES:
-        W = P[f"{n}.W"].astype(np.float64)
-        la[n] = P[f"{n}.log_sigma2"] - np.log(W * W + 1e-8)
+        la[n] = log_alpha(P[f"{n}.W"], P[f"{n}.log_sigma2"])
         m[n].params["W"][...] = P[f"{n}.W"]
         m[n].params["b"][...] = P[f"{n}.b"]
     thr = min(3.0, np.sort(np.concatenate([la[n].ravel() for n in NAMES]))[L - 1] + 1e-12)
@@ -248,8 +252,7 @@ def export(params, out):
     P = np.load(params)
     m = load_model(DENSE)
     for n in NAMES:
-        W = P[f"{n}.W"].astype(np.float64)
-        m[n].params["W"][...] = P[f"{n}.W"] * (P[f"{n}.log_sigma2"] - np.log(W * W + 1e-8) < 3)
+        m[n].params["W"][...] = P[f"{n}.W"] * (log_alpha(P[f"{n}.W"], P[f"{n}.log_sigma2"]) < 3)
         m[n].params["b"][...] = P[f"{n}.b"]
     save_model(out, m)
     print(json.dumps({"nonzero": {n: int((m[n].params["W"] != 0).sum()) for n in NAMES}}))
