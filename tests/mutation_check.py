@@ -3,9 +3,11 @@
 For every equation of the method (the W-step penalty and its gradient, the Z-step, the U-step, r, s,
 eps_pri, eps_dual, the stopping rule, U rescaling, the rho schedule and its index, the initialisation,
 keep-count rounding, the tie rule, masked optimizer state, weight decay on weights only, SGD momentum,
-Adam, the loss gradient) it makes one change at a time in the source (a sign, a missing or extra factor,
-squared against unsquared, a wrong or swapped argument), runs the tests that cover it, and restores the
-file. A change the tests do not catch is printed as SURVIVED; the exit status is the number of those.
+Adam, the loss gradient; sparse variational dropout's log alpha, KL and its gradients, the layer's sampled
+output and backward, the objective's KL weight and schedule) it makes one change at a time in the source (a
+sign, a missing or extra factor, squared against unsquared, a wrong or swapped argument), runs the tests
+that cover it, and restores the file. A change the tests do not catch is printed as SURVIVED; the exit
+status is the number of those.
 Each mutant's tests run in a fresh process (``-p no:cacheprovider``), with numba's cache in a temporary
 directory so that no compiled kernel outlives its source.
 """
@@ -23,6 +25,7 @@ FAST = ["tests/test_admm.py", "tests/test_equations.py", "tests/test_projections
         "tests/test_quantization.py", "tests/test_quantized_retrain.py", "tests/test_packed.py",
         "tests/test_structured.py", "tests/test_shrink.py"]
 ALL_MATH = FAST + ["tests/test_kernels.py", "tests/test_layers.py", "tests/test_optim_model.py"]
+VD = ["tests/test_sparse_vd.py"]  # sparse variational dropout: its own tests
 
 # (file under minadmm/, the exact text, its mutant, what changes)
 MUTANTS = [
@@ -129,6 +132,36 @@ MUTANTS = [
     ("pruning/quantized.py", "dead = ~unit_fan_out(model[nxt].params[\"W\"], b.size).any(axis=1)", "dead = ~unit_fan_out(model[nxt].params[\"W\"], b.size).all(axis=1)", "dead biases: one zero weight instead of all"),
     ("sparse/packed.py", "b[live] = np.frombuffer(parts[4], dtype=\"<f2\").astype(np.float32)", "b[:live.size] = np.frombuffer(parts[4], dtype=\"<f2\").astype(np.float32)", "stored biases: positions ignored"),
     ("sparse/packed.py", "place = np.cumsum(np.where(tokens == 0, step, tokens)) - 1", "place = np.cumsum(np.where(tokens == 0, step, tokens))", "relative indices: start at place 0"),
+    ("nn/variational.py", "return log_sigma2 - np.log(theta * theta + LOG_ALPHA_EPS)", "return log_sigma2 + np.log(theta * theta + LOG_ALPHA_EPS)", "sparse VD log alpha: sign of log theta^2"),
+    ("nn/variational.py", "return log_sigma2 - np.log(theta * theta + LOG_ALPHA_EPS)", "return log_sigma2 - np.log(np.abs(theta) + LOG_ALPHA_EPS)", "sparse VD log alpha: theta not squared"),
+    ("nn/variational.py", "return log_sigma2 - np.log(theta * theta + LOG_ALPHA_EPS)", "return 2 * log_sigma2 - np.log(theta * theta + LOG_ALPHA_EPS)", "sparse VD log alpha: factor on log sigma^2"),
+    ("nn/variational.py", "K1 - K1 * sigmoid(K2 + K3 * la) + 0.5 * np.log1p(np.exp(-la))", "K1 + K1 * sigmoid(K2 + K3 * la) + 0.5 * np.log1p(np.exp(-la))", "sparse VD KL: sign of the sigmoid term"),
+    ("nn/variational.py", "K1 - K1 * sigmoid(K2 + K3 * la) + 0.5 * np.log1p(np.exp(-la))", "K1 - K1 * sigmoid(K2 + K3 * la) + np.log1p(np.exp(-la))", "sparse VD KL: factor 1/2 lost"),
+    ("nn/variational.py", "K1 - K1 * sigmoid(K2 + K3 * la) + 0.5 * np.log1p(np.exp(-la))", "K1 - K1 * sigmoid(K2 + K3 * la) + 0.5 * np.log1p(np.exp(la))", "sparse VD KL: 1 + alpha for 1 + 1/alpha"),
+    ("nn/variational.py", "K1 - K1 * sigmoid(K2 + K3 * la) + 0.5 * np.log1p(np.exp(-la))", "K1 - K1 * sigmoid(K2 - K3 * la) + 0.5 * np.log1p(np.exp(-la))", "sparse VD KL: sign of k3"),
+    ("nn/variational.py", "K1 - K1 * sigmoid(K2 + K3 * la) + 0.5 * np.log1p(np.exp(-la))", "-K1 * sigmoid(K2 + K3 * la) + 0.5 * np.log1p(np.exp(-la))", "sparse VD KL: constant k1 lost"),
+    ("nn/variational.py", "return -K1 * K3 * s * (1 - s) - 0.5 * sigmoid(-la)", "return -K1 * K3 * s * (1 - s) + 0.5 * sigmoid(-la)", "sparse VD dKL/dlog alpha: sign of the second term"),
+    ("nn/variational.py", "return -K1 * K3 * s * (1 - s) - 0.5 * sigmoid(-la)", "return -K1 * s * (1 - s) - 0.5 * sigmoid(-la)", "sparse VD dKL/dlog alpha: k3 lost"),
+    ("nn/variational.py", "return -K1 * K3 * s * (1 - s) - 0.5 * sigmoid(-la)", "return -K1 * K3 * s * (1 - s) - 0.5 * sigmoid(la)", "sparse VD dKL/dlog alpha: sigmoid(la)"),
+    ("nn/variational.py", "return kl(la), dla * (-2 * W / (W * W + LOG_ALPHA_EPS)), dla", "return kl(la), dla * (-W / (W * W + LOG_ALPHA_EPS)), dla", "sparse VD dKL/dtheta: factor 2 lost"),
+    ("nn/variational.py", "return kl(la), dla * (-2 * W / (W * W + LOG_ALPHA_EPS)), dla", "return kl(la), dla * (2 * W / (W * W + LOG_ALPHA_EPS)), dla", "sparse VD dKL/dtheta: sign"),
+    ("nn/variational.py", "self.std = np.sqrt(v + VAR_EPS)", "self.std = v + VAR_EPS", "sparse VD forward: variance for std"),
+    ("nn/variational.py", "return mu + self.std * self.eps", "return mu + self.eps", "sparse VD forward: std lost"),
+    ("nn/variational.py", "np.exp(self.params[\"log_sigma2\"]).astype(x.dtype)", "np.exp(0.5 * self.params[\"log_sigma2\"]).astype(x.dtype)", "sparse VD forward: sigma for sigma^2"),
+    ("nn/variational.py", "v = np.array(self.var.forward(x * x))", "v = np.array(self.var.forward(x))", "sparse VD forward: x for x^2"),
+    ("nn/variational.py", "dvar = dout * self.eps / (2 * self.std)", "dvar = dout * self.eps / self.std", "sparse VD backward: factor 1/2 lost"),
+    ("nn/variational.py", "dvar = dout * self.eps / (2 * self.std)", "dvar = dout * self.eps * self.std / 2", "sparse VD backward: times std"),
+    ("nn/variational.py", "return dx + 2 * self.x * dx2", "return dx + self.x * dx2", "sparse VD backward: factor 2 of dx^2/dx lost"),
+    ("nn/variational.py", "return dx + 2 * self.x * dx2", "return dx", "sparse VD backward: variance path of dx lost"),
+    ("nn/variational.py", "self.var.grads[\"W\"] * self.var.params[\"W\"]", "self.var.grads[\"W\"]", "sparse VD backward: dL/dsigma^2 for dL/dlog sigma^2"),
+    ("nn/variational.py", "return self.log_alpha() < self.threshold", "return self.log_alpha() > self.threshold", "sparse VD evaluation: the weights of large log alpha kept"),
+    ("pruning/sparse_vd.py", "layer.grads[\"W\"] += (c * d_theta)", "layer.grads[\"W\"] += (d_theta)", "sparse VD objective: KL weight lost on theta"),
+    ("pruning/sparse_vd.py", "layer.grads[\"log_sigma2\"] += (c * d_log_sigma2)", "layer.grads[\"log_sigma2\"] += (d_log_sigma2)", "sparse VD objective: KL weight lost on log sigma^2"),
+    ("pruning/sparse_vd.py", "add_kl(layers.values(), w[\"kl_weight\"] / len(X))", "add_kl(layers.values(), w[\"kl_weight\"])", "sparse VD objective: KL not divided by N"),
+    ("pruning/sparse_vd.py", "add_kl(layers.values(), w[\"kl_weight\"] / len(X))", "add_kl(layers.values(), 1 / len(X))", "sparse VD objective: no KL ramp"),
+    ("pruning/sparse_vd.py", "return min(1.0, epoch / self.kl_ramp)", "return min(1.0, (epoch - 1) / self.kl_ramp)", "sparse VD schedule: ramp index"),
+    ("pruning/sparse_vd.py", "return self.lr * (1 - (epoch - 1) / self.epochs)", "return self.lr * (1 - epoch / self.epochs)", "sparse VD schedule: lr index"),
+    ("pruning/sparse_vd.py", "return self.lr * (1 - (epoch - 1) / self.epochs)", "return self.lr * (1 - (epoch - 1) / self.epochs) ** 2", "sparse VD schedule: lr squared"),
 ]
 
 
@@ -151,7 +184,7 @@ def main():
                 print(f"STALE  {what}: the text is in {rel} {source.count(text)} times, not once")
                 survived.append(what)
                 continue
-            tests = ALL_MATH if rel.startswith("nn/") else FAST
+            tests = VD if "sparse VD" in what else ALL_MATH if rel.startswith("nn/") else FAST
             try:
                 path.write_text(source.replace(text, mutant))
                 code = run_tests(tests, env)

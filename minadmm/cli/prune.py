@@ -137,12 +137,14 @@ def resolve_plan(args, command):
     if args.quick:
         values = {**QUICK_SCHEDULE, **values}
     if args.preset:
-        preset = override(load_preset(args.preset), values)
+        preset = override(load_preset(args.preset), values, quick=args.quick)
         arch, rounds = args.model or preset["arch"], preset["rounds"]
         if args.keep:
             if len(rounds) > 1:
                 raise InputError(f"--keep: preset {args.preset} has {len(rounds)} rounds with their own targets; "
                                  f"use a one-round preset or --keep without --preset")
+            if rounds[0].get("kind") == "sparse_vd":
+                raise InputError(f"--keep: preset {args.preset}'s round is sparse variational dropout, which has no targets")
             rounds = [{"keep": parse_keep(args.keep, build(arch)), "config": rounds[0]["config"]}]
         dense = args.dense or (preset["from"] and str(find_file(preset["from"], f"preset {args.preset}'s dense model")))
         baseline = preset["baseline"]
@@ -155,11 +157,14 @@ def resolve_plan(args, command):
         raise InputError("give --preset NAME (minadmm presets lists them), --keep LAYER=COUNT,... or --budget L "
                          "(e.g. --preset lenet5-relu-71x)")
     model = build(arch)
-    for r in rounds:
+    admm_rounds = [r for r in rounds if r.get("kind", "admm") == "admm"]
+    if rounds[0].get("kind") == "sparse_vd" and not dense:
+        raise InputError("a recipe that starts with sparse variational dropout needs a trained model: give --from MODEL.npz")
+    for r in admm_rounds:
         check_keep(r["keep"], model)
         check_budget(r["keep"], r["config"].budget, r["config"].budget_floor, model)
         check_sets(r["keep"], r["config"])
-    check_model_files(arch, rounds[0]["config"], dense, args.teacher)
+    check_model_files(arch, admm_rounds[0]["config"] if admm_rounds else None, dense, args.teacher)
     return make_plan(arch, rounds, dense, baseline and not args.no_baseline, args.quick, args.preset, command,
                      teacher=args.teacher)
 
@@ -187,14 +192,15 @@ def cmd_prune(args):
 
 def cmd_presets(args):
     from ..pipeline.presets import load_preset, preset_names
+    from ..pipeline.run import plan_round
     from ..pruning.targets import describe
     presets = [load_preset(n) for n in preset_names()]
     if args.json:
-        print(json.dumps([{**p, "rounds": [{"keep": r["keep"], "config": asdict(r["config"])} for r in p["rounds"]]}
-                          for p in presets], indent=1))
+        print(json.dumps([{**p, "rounds": [plan_round(r) for r in p["rounds"]]} for p in presets], indent=1))
         return 0
     for p in presets:
-        targets = " -> ".join(", ".join(f"{k} {describe(v)}" for k, v in r["keep"].items())
+        targets = " -> ".join("sparse VD" if r.get("kind") == "sparse_vd"
+                              else ", ".join(f"{k} {describe(v)}" for k, v in r["keep"].items())
                               if any(isinstance(v, str) for v in r["keep"].values())
                               else f"{sum(r['keep'].values()):,} weights" for r in p["rounds"])
         print(f"{p['name']}  ({p['arch']}, {len(p['rounds'])} round{'s' * (len(p['rounds']) > 1)}: {targets})")

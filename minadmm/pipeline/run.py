@@ -1,5 +1,6 @@
 """``minadmm prune``: a recipe's rounds, each dense model -> ADMM -> hard prune -> masked retraining
-(+ magnitude baseline) -> report.
+(+ magnitude baseline) -> report; or a round of sparse variational dropout (``sparse_vd_round``), which the
+ADMM rounds after it start from.
 
 Every stage writes its result to the run directory (rundir.py lists the files), and the long stages
 checkpoint as they go, so ``resume=True`` skips finished stages and rounds and continues an unfinished one.
@@ -22,11 +23,12 @@ from ..pruning.admm_stage import run_admm
 from ..pruning.config import PruneConfig
 from ..pruning.quantized import round_biases, zero_dead_biases
 from ..pruning.shrink import shrink
+from ..pruning.sparse_vd import SparseVDConfig, run_sparse_vd
 from ..pruning.retrain import magnitude_prune, prune_to_set, retrain
 from ..pruning.targets import check_keep, check_sets, structure_of
 from ..sparse.flops import dense_flops
 from ..sparse.packed import pack, unpack
-from ..report.plots import plot_accuracy, plot_residuals, plot_sparsity
+from ..report.plots import plot_accuracy, plot_residuals, plot_sparse_vd, plot_sparsity
 from ..report.report import build_report, rounds_markdown, write_report
 from ..train.fit import TrainConfig, fit
 from ..train.parallel import thread_mismatch, thread_setting
@@ -47,7 +49,7 @@ def check_model_files(arch, cfg: PruneConfig, dense_path=None, teacher_path=None
     if dense_path:
         load_model(dense_path, arch=arch)
     if teacher_path:
-        if cfg.distill == 0:
+        if cfg is None or cfg.distill == 0:
             raise InputError(f"--teacher {teacher_path} is used only with --distill ALPHA > 0")
         load_model(teacher_path)
 
@@ -181,6 +183,63 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     return report
 
 
+def sparse_vd_round(out, arch, cfg: SparseVDConfig, data, dense_path=None, quick=False, resume=False, command="",
+                    log=print):
+    """A round of sparse variational dropout into ``out`` (``pruning.sparse_vd``): the start model to
+    dense.npz, the training (history_sparse_vd.*, sparse_vd_checkpoint.npz per epoch), the model with the
+    weights of log alpha < threshold to model.npz, and a report with its kept weights and accuracies.
+    Returns the report dict."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    if resume and (out / "run.json").exists():
+        run = json.loads((out / "run.json").read_text())
+        if not (out / "report.json").exists() and (warning := thread_mismatch(run.get("threads"), thread_setting())):
+            log(warning)
+    else:
+        check_model_files(arch, None, dense_path)
+        run = {"kind": "sparse_vd", "arch": arch, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
+               "quick": quick, "command": command, "threads": thread_setting(), "seconds": {}}
+        (out / "run.json").write_text(json.dumps(run, indent=1))
+    seconds = run["seconds"]
+    data, val = split_validation(data, cfg.val)
+    Xt, yt = data[2], data[3]
+    if not (out / "dense.npz").exists():
+        if not dense_path:
+            raise InputError("a sparse_vd round starts from a trained model: give --from MODEL.npz")
+        save_model(out / "dense.npz", load_model(dense_path, arch=arch))
+    dense = load_model(out / "dense.npz")
+    accuracies = {"dense": dense.accuracy(Xt, yt)}
+    val_accuracies = {"dense": dense.accuracy(*val)} if val is not None else {}
+    if not (out / "model.npz").exists():
+        t0 = time.perf_counter() - (checkpointed_seconds(out / "sparse_vd_checkpoint.npz") if resume else 0.0)
+        run_sparse_vd(dense, data, cfg, out_dir=out, resume=resume, log=log, val=val)
+        save_model(out / "model.npz", dense)
+        seconds["sparse_vd"] = time.perf_counter() - t0
+        (out / "run.json").write_text(json.dumps(run, indent=1))
+    model = load_model(out / "model.npz")
+    accuracies["sparse_vd"] = model.accuracy(Xt, yt)
+    if val is not None:
+        val_accuracies["sparse_vd"] = model.accuracy(*val)
+    history = load_history(out / "history_sparse_vd.json")
+    kept = {name: int(np.count_nonzero(model[name].params["W"])) for name in model.weight_names()}
+    report = build_report(model, kept, accuracies, {**seconds, "total_this_process": time.perf_counter() - t_start},
+                          run["config"], run["command"], val_accuracies=val_accuracies or None)
+    report.update(kind="sparse_vd", quick=run["quick"], threads=run.get("threads"))
+    plot_sparse_vd(history, out / "sparse_vd.png")
+    write_report(report, out)
+    log(f"sparse VD model {out / 'model.npz'}: {report['kept']:,} of {report['weights']:,} weights kept "
+        f"({report['compression']:.1f}x), test accuracy {accuracies['sparse_vd']:.4f} (start {accuracies['dense']:.4f})")
+    return report
+
+
+def final_accuracy(report, split="accuracy"):
+    """A round's accuracy at its end: after retraining (ADMM rounds) or after sparse VD; ``split``:
+    "accuracy" (test) or "val_accuracy" (None without a validation split)."""
+    acc = report.get(split) or {}
+    return acc.get("sparse_vd" if report.get("kind") == "sparse_vd" else "after_retraining")
+
+
 def quantization_summary(model, quantizers):
     """{layer: {"bits", "levels", "values"}}: each quantized layer's bits and level set, and how many distinct
     values its non-zeros take (at most 2^bits)."""
@@ -219,7 +278,14 @@ def make_plan(arch, rounds, dense_path=None, baseline=True, quick=False, preset=
     ``teacher``: the model that teaches distilled rounds (default: the dense start)."""
     return {"preset": preset, "arch": arch, "from": dense_path and str(dense_path), "teacher": teacher,
             "baseline": baseline, "quick": quick, "command": command,
-            "rounds": [{"keep": r["keep"], "config": asdict(r["config"])} for r in rounds]}
+            "rounds": [plan_round(r) for r in rounds]}
+
+
+def plan_round(r):
+    """A recipe round as plan.json records it: {"keep", "config"} for ADMM, {"kind": "sparse_vd", "config"}."""
+    if r.get("kind", "admm") == "sparse_vd":
+        return {"kind": "sparse_vd", "config": asdict(r["config"])}
+    return {"keep": r["keep"], "config": asdict(r["config"])}
 
 
 def round_dir(out, plan, r):
@@ -231,7 +297,7 @@ def run_plan(out, plan, data, resume=False, log=print):
     """Run (or resume) every round of ``plan`` (``make_plan``) into ``out``; returns the last round's report,
     with one row per round under "rounds" when there are several. Round r + 1 starts from round r's
     model; the teacher of every distilled round is plan["teacher"], by default the plan's dense model
-    (the first round's start)."""
+    (the first round's start). A round of kind "sparse_vd" runs ``sparse_vd_round``."""
     out = Path(out)
     if not resume:
         (out / "plan.json").write_text(json.dumps(plan, indent=1))
@@ -241,23 +307,29 @@ def run_plan(out, plan, data, resume=False, log=print):
     start, baseline_start, rows, report = plan["from"], None, [], None
     for r, rnd in enumerate(plan["rounds"]):
         d = round_dir(out, plan, r)
-        cfg = PruneConfig(**rnd["config"])
-        teacher = plan["teacher"] or (None if r == 0 or cfg.distill == 0 else str(out / "round1" / "dense.npz"))
+        vd = rnd.get("kind") == "sparse_vd"
+        cfg = (SparseVDConfig if vd else PruneConfig)(**rnd["config"])
+        teacher = plan["teacher"] or (None if r == 0 or vd or cfg.distill == 0 else str(out / "round1" / "dense.npz"))
         if len(plan["rounds"]) > 1:
-            log(f"round {r + 1}/{len(plan['rounds'])}: targets {rnd['keep']}")
+            log(f"round {r + 1}/{len(plan['rounds'])}: " + ("sparse variational dropout" if vd else f"targets {rnd['keep']}"))
         if (d / "report.json").exists() and len(plan["rounds"]) > 1:
             report = json.loads((d / "report.json").read_text())
+        elif vd:
+            report = sparse_vd_round(d, plan["arch"], cfg, data, dense_path=start, quick=plan["quick"], resume=resume,
+                                     command=plan["command"], log=log)
         else:
             report = prune_round(d, plan["arch"], rnd["keep"], cfg, data, dense_path=start, teacher_path=teacher,
                                  baseline=plan["baseline"], quick=plan["quick"], resume=resume,
                                  command=plan["command"], log=log, baseline_from=baseline_start)
-        rows.append({"round": r + 1, "keep": rnd["keep"], "kept": report["kept"], "compression": report["compression"],
-                     "accuracy": report["accuracy"]["after_retraining"],
-                     "val_accuracy": (report.get("val_accuracy") or {}).get("after_retraining"),
+        rows.append({"round": r + 1, "kind": "sparse_vd" if vd else "admm", "keep": rnd.get("keep"),
+                     "kept": report["kept"], "compression": report["compression"],
+                     "accuracy": final_accuracy(report), "val_accuracy": final_accuracy(report, "val_accuracy"),
                      "baseline_acc": report["baseline_magnitude_acc"], "minutes": sum(
                          v for k, v in report["seconds"].items() if k != "total_this_process") / 60})
         start = str(d / "model.npz")
-        baseline_start = str(d / "baseline_model.npz") if plan["baseline"] else None
+        # the baseline: each ADMM round's prunes the previous ADMM round's baseline (progressive magnitude
+        # pruning); after a sparse VD round, its model (magnitude pruning from the same start as ADMM)
+        baseline_start = None if vd or not plan["baseline"] else str(d / "baseline_model.npz")
     if len(plan["rounds"]) > 1:
         shutil.copyfile(start, out / "model.npz")
         report = {**report, "rounds": rows, "plan": plan}

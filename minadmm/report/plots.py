@@ -129,3 +129,23 @@ def plot_sensitivity(rows, marks=None, path=None):
             ax.axvline(marks[layer], color=f"C{n}", ls=":", lw=1)
     ax.set_ylim(bottom=max(ax.get_ylim()[0], 90))
     return _finish(fig, ax, "keep ratio of the one pruned layer (dotted: the paper's)", "test accuracy (%)", path)
+
+
+def plot_sparse_vd(rows, path=None):
+    """A sparse variational dropout round (``history_sparse_vd``): the weights kept (log alpha < threshold) per
+    layer, log axis, and the test (and validation) accuracy of the kept weights, per epoch."""
+    fig = Figure(figsize=(8.4, 3.2))
+    ax_kept, ax_acc = fig.subplots(1, 2)
+    epochs = [r["epoch"] for r in rows]
+    for key in [k for k in (rows[0] if rows else {}) if k.startswith("kept_")]:
+        ax_kept.semilogy(epochs, [r[key] for r in rows], "o-", ms=3, label=key[5:])
+    ax_kept.semilogy(epochs, [r["kept"] for r in rows], "k-", label="all")
+    ax_kept.set_title("weights with log alpha < threshold")
+    ax_acc.plot(epochs, [100 * r["test_acc"] for r in rows], "o-", ms=3, label="test")
+    if rows and "val_acc" in rows[0]:
+        ax_acc.plot(epochs, [100 * r["val_acc"] for r in rows], "s-", ms=3, label="validation")
+    ax_acc.set_title("accuracy of the kept weights")
+    for ax in (ax_kept, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _finish(fig, ax_kept, "epoch", "weights", None)
+    return _finish(fig, ax_acc, "epoch", "accuracy (%)", path)

@@ -59,7 +59,8 @@ def build_report(model, keep, accuracies, seconds, config, command, baseline_acc
 
 def to_markdown(report):
     acc = report["accuracy"]
-    lines = [f"# ADMM pruning report: {report['arch']}", "",
+    title = "sparse variational dropout" if report.get("kind") == "sparse_vd" else "ADMM pruning"
+    lines = [f"# {title} report: {report['arch']}", "",
              f"Command: `{report['command']}`", "",
              "| layer | weights | kept | kept % | paper kept | paper kept % |", "|---|---:|---:|---:|---:|---:|"]
     for r in report["layers"]:
@@ -117,12 +118,13 @@ def write_report(report, out_dir):
 def rounds_markdown(report):
     """The report of a recipe with several rounds: a row per round, then the last round's report."""
     pct = lambda v: "" if v is None else f"{100 * v:.2f}%"
-    lines = [f"# ADMM pruning in {len(report['rounds'])} rounds: {report['arch']}", "",
+    lines = [f"# Pruning in {len(report['rounds'])} rounds: {report['arch']}", "",
              f"Command: `{report['command']}`", "",
              "| round | targets | kept | compression | test accuracy | validation accuracy | "
              "magnitude baseline (progressive) | minutes |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in report["rounds"]:
-        targets = ", ".join(f"{k} {describe(v)}" for k, v in r["keep"].items())
+        targets = "sparse variational dropout (log alpha < threshold)" if r.get("kind") == "sparse_vd" else \
+            ", ".join(f"{k} {describe(v)}" for k, v in r["keep"].items())
         lines.append(f"| {r['round']} | {targets} | {r['kept']:,} | {r['compression']:.1f}x | "
                      f"{pct(r['accuracy'])} | {pct(r.get('val_accuracy'))} | {pct(r.get('baseline_acc'))} | "
                      f"{r['minutes']:.1f} |")

@@ -24,7 +24,8 @@ else 0.
   export PARAMS OUT                 the model in the usual dense layout: theta where log alpha < 3, else 0, and
                                     b (a start for `minadmm prune --from OUT`)
 
-One JSON line per epoch. Run from the repository root with one thread (MINADMM_WORKERS=1
+The layer and the KL are the package's (minadmm/nn/variational.py, which the preset lenet5-relu-250x-vd runs
+as its first round); this script keeps the loops that made the committed logs. One JSON line per epoch. Run from the repository root with one thread (MINADMM_WORKERS=1
 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1) and MINADMM_DATA naming the MNIST directory, e.g.
 python results/experiments/relu-250x-sparse-vd/sparse_vd.py train 40 5 3e-3 0 runs/svd-seed0.npz > train-seed0.jsonl
 """
@@ -34,95 +35,17 @@ import time
 
 import numpy as np
 
-from minadmm.nn.layers import Conv2D, Dense, Layer
+from minadmm.nn.layers import Conv2D, Dense
 from minadmm.nn.model import Sequential, load_model
+from minadmm.nn.variational import log_alpha, variational_model
 
-K1, K2, K3 = 0.63576, 1.87320, 1.48695
 NAMES = ("conv1", "conv2", "fc1", "fc2")
 DENSE = "models/lenet5-relu-dense-val.npz"
 
 
-def sigmoid(z):
-    return 0.5 * (1 + np.tanh(0.5 * z))
-
-
-def log_alpha(theta, log_sigma2):
-    """log alpha = log sigma^2 - log theta^2 (theta^2 + 1e-8, so that theta = 0 gives a finite value)."""
-    theta = theta.astype(np.float64)
-    return log_sigma2 - np.log(theta * theta + 1e-8)
-
-
-class VD(Layer):
-    """A Conv2D or Dense with a variance per weight: params W (theta), b, log_sigma2, all of W's shape but b.
-    ``mean`` computes inner(x; theta, b), ``var`` inner(x^2; sigma^2, 0) (two layers of the same kind)."""
-
-    def __init__(self, mean, var, rng, thr=3.0):
-        super().__init__()
-        self.mean, self.var, self.thr = mean, var, thr
-        self.params = {"W": mean.params["W"], "b": mean.params["b"],
-                       "log_sigma2": np.full(mean.params["W"].shape, -10.0, mean.params["W"].dtype)}
-        self.var.params["b"][...] = 0
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.rng = np.random.default_rng(rng)
-
-    def log_alpha(self):
-        return log_alpha(self.params["W"], self.params["log_sigma2"])
-
-    def forward(self, x):
-        self.mean.input_grad = self.var.input_grad = self.input_grad
-        if not self.training:
-            saved = self.mean.params["W"]
-            self.mean.params["W"] = (saved * (self.log_alpha() < self.thr)).astype(saved.dtype)
-            y = self.mean.forward(x)
-            self.mean.params["W"] = saved
-            return np.array(y)
-        self.x = x
-        mu = np.array(self.mean.forward(x))
-        self.var.params["W"] = np.exp(self.params["log_sigma2"]).astype(x.dtype)
-        v = np.array(self.var.forward(x * x))
-        self.std = np.sqrt(v + 1e-8)
-        self.eps = self.rng.standard_normal(mu.shape).astype(x.dtype)
-        return mu + self.std * self.eps
-
-    def backward(self, dout):
-        """dL/dtheta, dL/db from the mean path; dL/dlog sigma^2 = dL/dsigma^2 * sigma^2 from the variance path,
-        where dL/dvar = dout * eps / (2 std); dx = dx_mean + 2 x dx^2_var."""
-        dout = np.ascontiguousarray(dout)
-        dvar = dout * self.eps / (2 * self.std)
-        dx = self.mean.backward(dout)
-        self.grads["W"][...] = self.mean.grads["W"]
-        self.grads["b"][...] = self.mean.grads["b"]
-        dx2 = self.var.backward(dvar)
-        self.grads["log_sigma2"][...] = self.var.grads["W"] * self.var.params["W"]
-        if not self.input_grad:
-            return None
-        return dx + 2 * self.x * dx2
-
-    def kl_grads(self):
-        """(KL summed over the layer's weights, dKL/dtheta, dKL/dlog sigma^2)."""
-        W = self.params["W"].astype(np.float64)
-        la = self.log_alpha()
-        s = sigmoid(K2 + K3 * la)
-        kl = float(np.sum(K1 - K1 * s + 0.5 * np.log1p(np.exp(-la))))
-        dla = -K1 * K3 * s * (1 - s) - 0.5 * sigmoid(-la)
-        return kl, dla * (-2 * W / (W * W + 1e-8)), dla
-
-
-def vd_model(dense):
-    """``dense`` with each Conv2D/Dense wrapped in VD, theta and b copied from it."""
-    layers = []
-    for i, (name, layer) in enumerate(dense.layers):
-        if isinstance(layer, (Conv2D, Dense)):
-            twin = layer.replica()
-            twin.params = {k: v.copy() for k, v in layer.params.items()}
-            twin.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
-            mean = layer.replica()
-            mean.params = {k: v.copy() for k, v in layer.params.items()}
-            mean.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
-            layers.append((name, VD(mean, twin, rng=i)))
-        else:
-            layers.append((name, layer))
-    return Sequential(layers, arch=dense.arch)
+def vd_model(dense, seed=0):
+    """``dense`` with each Conv2D/Dense wrapped in the package's VariationalLayer (eps RNG 1000 seed + i)."""
+    return variational_model(dense, seed=seed)
 
 
 def check():
@@ -187,10 +110,8 @@ def train(epochs, ramp, lr0, seed, out):
     (X, y, Xt, yt), val = data()
     dense = load_model(DENSE)
     dense.set_dropout(1.0)
-    m = vd_model(dense)
+    m = vd_model(dense, seed)
     m.set_dropout(1.0)
-    for i, n in enumerate(NAMES):
-        m[n].rng = np.random.default_rng(1000 * seed + i)
     opt = Adam(m.params, lr=lr0)
     state = {"w": 0.0, "kl": 0.0}
 
