@@ -58,6 +58,25 @@ def _history(path):
     return load_history(path) if Path(path).exists() else []
 
 
+def resumed_run(out, log):
+    """The run.json of a round being resumed in ``out`` (None if it has none), after logging a warning when the
+    round is unfinished and this process's thread setting differs from the one it started with."""
+    if not (out / "run.json").exists():
+        return None
+    run = json.loads((out / "run.json").read_text())
+    if not (out / "report.json").exists() and (warning := thread_mismatch(run.get("threads"), thread_setting())):
+        log(warning)
+    return run
+
+
+def new_run(out, run):
+    """``run`` with the thread setting and empty stage times, written to ``out``/run.json (``out`` made)."""
+    out.mkdir(parents=True, exist_ok=True)
+    run = {**run, "threads": thread_setting(), "seconds": {}}
+    (out / "run.json").write_text(json.dumps(run, indent=1))
+    return run
+
+
 def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teacher_path=None, baseline=True,
                 quick=False, resume=False, command="", log=print, baseline_from=None):
     """One round into ``out``: dense start, ADMM, hard pruning, masked retraining, the baseline, report.
@@ -65,21 +84,15 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     that teaches when ``cfg.distill`` > 0 (default: the round's dense start). ``baseline_from``: the model
     the magnitude baseline prunes (default: the round's start; in a recipe of several rounds, the previous
     round's baseline, so the baseline is progressive magnitude pruning). Returns the report dict."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    t_start = time.perf_counter()
-    if resume and (out / "run.json").exists():
-        run = json.loads((out / "run.json").read_text())
-        if not (out / "report.json").exists() and (warning := thread_mismatch(run.get("threads"), thread_setting())):
-            log(warning)
-    else:
+    out, t_start = Path(out), time.perf_counter()
+    run = resumed_run(out, log) if resume else None
+    if run is None:
         keep = check_keep(keep, build(arch))
         check_sets(keep, cfg)
         check_model_files(arch, cfg, dense_path, teacher_path)
-        run = {"arch": arch, "keep": keep, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
-               "teacher": teacher_path and str(teacher_path), "quick": quick, "baseline": baseline,
-               "command": command, "threads": thread_setting(), "seconds": {}}
-        (out / "run.json").write_text(json.dumps(run, indent=1))
+        run = new_run(out, {"arch": arch, "keep": keep, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
+                            "teacher": teacher_path and str(teacher_path), "quick": quick, "baseline": baseline,
+                            "command": command})
     seconds = run["seconds"]  # per stage, kept in run.json so a resumed run reports them all
     data, val = split_validation(data, cfg.val)
 
@@ -189,25 +202,19 @@ def sparse_vd_round(out, arch, cfg: SparseVDConfig, data, dense_path=None, quick
     dense.npz, the training (history_sparse_vd.*, sparse_vd_checkpoint.npz per epoch), the model with the
     weights of log alpha < threshold to model.npz, and a report with its kept weights and accuracies.
     Returns the report dict."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    t_start = time.perf_counter()
-    if resume and (out / "run.json").exists():
-        run = json.loads((out / "run.json").read_text())
-        if not (out / "report.json").exists() and (warning := thread_mismatch(run.get("threads"), thread_setting())):
-            log(warning)
-    else:
+    out, t_start = Path(out), time.perf_counter()
+    run = resumed_run(out, log) if resume else None
+    if run is None:
+        if not dense_path:
+            raise InputError("a sparse_vd round starts from a trained model: give --from MODEL.npz")
         check_model_files(arch, None, dense_path)
-        run = {"kind": "sparse_vd", "arch": arch, "config": asdict(cfg), "dense_from": dense_path and str(dense_path),
-               "quick": quick, "command": command, "threads": thread_setting(), "seconds": {}}
-        (out / "run.json").write_text(json.dumps(run, indent=1))
+        run = new_run(out, {"kind": "sparse_vd", "arch": arch, "config": asdict(cfg), "dense_from": str(dense_path),
+                            "quick": quick, "command": command})
     seconds = run["seconds"]
     data, val = split_validation(data, cfg.val)
     Xt, yt = data[2], data[3]
     if not (out / "dense.npz").exists():
-        if not dense_path:
-            raise InputError("a sparse_vd round starts from a trained model: give --from MODEL.npz")
-        save_model(out / "dense.npz", load_model(dense_path, arch=arch))
+        save_model(out / "dense.npz", load_model(dense_path or run["dense_from"], arch=arch))
     dense = load_model(out / "dense.npz")
     accuracies = {"dense": dense.accuracy(Xt, yt)}
     val_accuracies = {"dense": dense.accuracy(*val)} if val is not None else {}

@@ -11,6 +11,7 @@
                              rounds, each round's prunes the previous round's: progressive magnitude pruning)
     model_small.npz          structured targets: the pruned network shrunk to a smaller dense one
     model.mpk                quantized layers: the model as a packed file (docs/formats.md)
+    history_sparse_vd.csv/.json, sparse_vd_checkpoint.npz, sparse_vd.png   a sparse variational dropout round
     report.md/.json, residuals.png, accuracy.png, sparsity.png
     round1/, round2/, ...    one such directory per round when a recipe has several rounds
 """
@@ -24,8 +25,9 @@ from ..errors import InputError
 OUTPUTS = ["plan.json", "run.json", "dense.npz", "admm_model.npz", "model.npz", "baseline_model.npz", "model_small.npz",
            "model.mpk",
            "report.json", "report.md", "residuals.png", "accuracy.png", "sparsity.png", "admm_checkpoint.npz",
-           "retrain_checkpoint.npz", "baseline_retrain_checkpoint.npz", "pretrain"] + [
-    f"history_{n}.{e}" for n in ("admm", "retrain", "baseline_retrain") for e in ("csv", "json")]
+           "retrain_checkpoint.npz", "baseline_retrain_checkpoint.npz", "pretrain", "sparse_vd_checkpoint.npz",
+           "sparse_vd.png"] + [
+    f"history_{n}.{e}" for n in ("admm", "retrain", "baseline_retrain", "sparse_vd") for e in ("csv", "json")]
 
 
 def _ours(out):

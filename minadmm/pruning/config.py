@@ -11,6 +11,15 @@ from ..errors import InputError
 from ..nn.distill import check_distill
 
 
+def config_from_dict(cls, values, where):
+    """The dataclass ``cls`` from a dict of some of its fields; an unknown key is an error naming the valid ones."""
+    unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+    if unknown:
+        raise InputError(f"{where}: unknown setting {unknown[0]!r}; valid settings are "
+                         f"{', '.join(cls.__dataclass_fields__)}")
+    return cls(**values)
+
+
 @dataclass
 class PruneConfig:
     """ADMM and retraining hyperparameters: the whole schedule of one round of pruning.
@@ -107,11 +116,7 @@ class PruneConfig:
     @classmethod
     def from_dict(cls, values, where="configuration"):
         """A PruneConfig from a dict of some of its fields; an unknown key is an error naming the valid ones."""
-        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise InputError(f"{where}: unknown setting {unknown[0]!r}; valid settings are "
-                             f"{', '.join(cls.__dataclass_fields__)}")
-        return cls(**values)
+        return config_from_dict(cls, values, where)
 
     def budget_set(self):
         """The global-budget set (``admm.projections.Budget``) these settings describe, or None."""

@@ -23,6 +23,7 @@ from ..nn.variational import VariationalLayer, sparse_weights, variational_model
 from ..train.epochs import DivergenceError, run_epoch
 from ..train.records import resume_epochs, save_checkpoint, save_history
 from .admm_stage import diverged
+from .config import config_from_dict
 
 
 @dataclass
@@ -55,11 +56,7 @@ class SparseVDConfig:
     @classmethod
     def from_dict(cls, values, where="sparse_vd configuration"):
         """A SparseVDConfig from a dict of some of its fields; an unknown key is an error naming the valid ones."""
-        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise InputError(f"{where}: unknown setting {unknown[0]!r}; valid settings are "
-                             f"{', '.join(cls.__dataclass_fields__)}")
-        return cls(**values)
+        return config_from_dict(cls, values, where)
 
     def kl_weight(self, epoch):
         """w_e = min(1, e / kl_ramp) (1 when kl_ramp is 0)."""

@@ -121,7 +121,7 @@ def rounds_markdown(report):
     lines = [f"# Pruning in {len(report['rounds'])} rounds: {report['arch']}", "",
              f"Command: `{report['command']}`", "",
              "| round | targets | kept | compression | test accuracy | validation accuracy | "
-             "magnitude baseline (progressive) | minutes |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
+             "magnitude baseline (same targets and retraining) | minutes |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in report["rounds"]:
         targets = "sparse variational dropout (log alpha < threshold)" if r.get("kind") == "sparse_vd" else \
             ", ".join(f"{k} {describe(v)}" for k, v in r["keep"].items())
