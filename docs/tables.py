@@ -22,10 +22,10 @@ MODELS = {  # committed model file -> the run directory (under results/) that ma
     "models/lenet5-relu-admm-71x.npz": "lenet5-relu-71x",
     "models/lenet5-relu-admm-71x-converge.npz": "lenet5-relu-71x-converge",
     "models/lenet5-admm-71x.npz": "lenet5-71x",
-    "models/lenet5-admm-250x.npz": "lenet5-relu-250x",
+    "models/lenet5-admm-250x.npz": "lenet5-relu-250x-vd",
     "models/lenet5-admm-quantized.npz": "lenet5-relu-250x-quantized",
 }
-HEADLINES = ["lenet5-relu-71x", "lenet5-relu-71x-converge", "lenet5-71x", "lenet5-relu-250x",
+HEADLINES = ["lenet5-relu-71x", "lenet5-relu-71x-converge", "lenet5-71x", "lenet5-relu-250x-vd", "lenet5-relu-250x",
              "lenet5-relu-250x-quantized"]  # the runs reported across seeds
 DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense",
          "models/lenet5-relu-dense-val.npz": "lenet5-relu-dense-val"}
@@ -42,8 +42,13 @@ def pct(x):
     return "" if x is None else f"{100 * x:.2f}%"
 
 
-def minutes(report, stages=("admm", "retrain")):
+def minutes(report, stages=("sparse_vd", "admm", "retrain")):
     return sum(report["seconds"].get(s, 0.0) for s in stages) / 60
+
+
+def final(report, split="accuracy"):
+    """A round's test (or "val_accuracy") accuracy at its end: after sparse VD or after masked retraining."""
+    return report[split]["sparse_vd" if report.get("kind") == "sparse_vd" else "after_retraining"]
 
 
 def round_reports(run):
@@ -54,7 +59,7 @@ def round_reports(run):
 
 
 def results_table():
-    lines = ["| model | network | dense | kept weights | test accuracy | magnitude baseline | minutes: ADMM + retraining (whole run) | command |",
+    lines = ["| model | network | dense | kept weights | test accuracy | magnitude baseline | minutes: sparse VD, ADMM and retraining (whole run) | command |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
     for model, run in MODELS.items():
         reports = round_reports(RESULTS / run)
@@ -64,7 +69,7 @@ def results_table():
                      f"{last['kept']:,} ({last['compression']:.1f}x){rounds} | **{pct(last['accuracy']['after_retraining'])}** | "
                      f"{pct(last.get('baseline_magnitude_acc')) or 'not run'} | "
                      f"{sum(minutes(r) for r in reports):.1f} "
-                     f"({sum(minutes(r, ('dense', 'admm', 'retrain', 'baseline')) for r in reports):.1f}) | "
+                     f"({sum(minutes(r, ('dense', 'sparse_vd', 'admm', 'retrain', 'baseline')) for r in reports):.1f}) | "
                      f"`minadmm prune --preset {plan['preset']}` |")
     for model, run in DENSE.items():
         s = load(RESULTS / run / "summary.json")
@@ -80,6 +85,9 @@ def accuracy_stages():
         for i, r in enumerate(round_reports(RESULTS / run)):
             a = r["accuracy"]
             name = f"`{model}`" + (f" round {i + 1} ({r['kept']:,} weights)" if (RESULTS / run / "round1").exists() else "")
+            if r.get("kind") == "sparse_vd":
+                lines.append(f"| {name}: sparse VD, weights of log alpha < 3 | {pct(a['dense'])} | | | {pct(a['sparse_vd'])} |")
+                continue
             lines.append(f"| {name} | {pct(a['dense'])} | {pct(a['admm_before_hard_prune'])} | "
                          f"{pct(a['after_hard_prune'])} | {pct(a['after_retraining'])} |")
     return "\n".join(lines)
@@ -229,14 +237,16 @@ def seeds_table():
 
 
 CANDIDATES_250X = [  # (candidate, its runs for seeds 0, 1, 2 under results/)
-    ("the chain of smaller steps, its last round's W-step on the 1,900-weight model's non-zeros (the preset)",
+    ("sparse variational dropout, then one ADMM round to 1,722 weights, its W-step on the sparse VD model's non-zeros "
+     "(the preset `lenet5-relu-250x-vd`, the committed model)",
+     ["lenet5-relu-250x-vd", "seeds/lenet5-relu-250x-vd-seed1", "seeds/lenet5-relu-250x-vd-seed2"]),
+    ("the chain of smaller steps, its last round's W-step on the 1,900-weight model's non-zeros (the preset "
+     "`lenet5-relu-250x`)",
      ["lenet5-relu-250x", "seeds/lenet5-relu-250x-seed1", "seeds/lenet5-relu-250x-seed2"]),
     ("the same chain, its last round's W-step dense (`relu-250x-dense-last-round/`: 3,230, 2,600, 2,100, 1,900, then "
      "1,722 weights)", [f"experiments/relu-250x-dense-last-round{s}" for s in ("", "-seed1", "-seed2")]),
     ("`relu-250x-three-rounds/` (3,230 weights, then 1,722)",
      [f"experiments/relu-250x-three-rounds{s}" for s in ("", "-seed1", "-seed2")]),
-    ("`relu-250x-svd-admm/`: 40 epochs of sparse variational dropout (`relu-250x-sparse-vd/`), then one ADMM round "
-     "to 1,722 weights, its W-step on the sparse VD model's non-zeros", [f"experiments/relu-250x-svd-admm{s}" for s in ("", "-seed1", "-seed2")]),
 ]
 QUANT_CANDIDATES = [
     ("`relu-205x-quant-Q1/` (the preset's last round)", ["lenet5-relu-250x-quantized", "seeds/lenet5-relu-250x-quantized-seed1",
@@ -248,6 +258,8 @@ QUANT_CANDIDATES = [
       for x in ("X1", "X2", "X3")),
     ("`relu-250x-svd-quant/` (from the sparse VD + ADMM model of `relu-250x-svd-admm/`)",
      [f"experiments/relu-250x-svd-quant{s}" for s in ("", "-seed1", "-seed2")]),
+    ("`relu-250x-svd-quant-4bit/` (the same, conv2 and fc2 at 4 bits)",
+     [f"experiments/relu-250x-svd-quant-4bit{s}" for s in ("", "-seed1", "-seed2")]),
 ]
 
 
@@ -378,7 +390,7 @@ def shared_rounds(plan, other):
     from minadmm.pruning.config import PruneConfig
     n = 0
     for a, b in zip(plan["rounds"], other["rounds"]):
-        if a["keep"] != b["keep"] or PruneConfig(**a["config"]) != PruneConfig(**b["config"]):
+        if a.get("kind") or b.get("kind") or a["keep"] != b["keep"] or PruneConfig(**a["config"]) != PruneConfig(**b["config"]):
             break
         n += 1
     return n
@@ -386,13 +398,20 @@ def shared_rounds(plan, other):
 
 def progressive_table():
     """Round by round: progressive ADMM (lenet5-relu-250x, then the rounds of lenet5-relu-250x-quantized after
-    those it shares with it) against progressive magnitude pruning at the same targets and retraining."""
+    those it shares with it) against progressive magnitude pruning at the same targets and retraining; then
+    sparse VD + ADMM (lenet5-relu-250x-vd), whose baseline prunes the sparse VD model by magnitude."""
     lines = ["| recipe, round | targets conv1 / conv2 / fc1 / fc2 | kept | compression | validation | test accuracy | "
-             "magnitude baseline (progressive) | minutes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "magnitude baseline | minutes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     progressive = load(RESULTS / "lenet5-relu-250x" / "report.json")
     quantized = load(RESULTS / "lenet5-relu-250x-quantized" / "report.json")
-    for rep, skip in ((progressive, 0), (quantized, shared_rounds(quantized["plan"], progressive["plan"]))):
+    vd = load(RESULTS / "lenet5-relu-250x-vd" / "report.json")
+    for rep, skip in ((progressive, 0), (quantized, shared_rounds(quantized["plan"], progressive["plan"])), (vd, 0)):
         for r in rep["rounds"][skip:]:
+            if r.get("kind") == "sparse_vd":
+                lines.append(f"| `{rep['plan']['preset']}`, {r['round']} | sparse VD: log alpha < 3 | {r['kept']:,} | "
+                             f"{r['compression']:.1f}x | {pct(r.get('val_accuracy'))} | **{pct(r['accuracy'])}** | | "
+                             f"{r['minutes']:.1f} |")
+                continue
             cfg = rep["plan"]["rounds"][r["round"] - 1]["config"]
             bits = cfg.get("quant_bits")
             bits = " / ".join(str(b) for b in bits.values()) + " bits" if isinstance(bits, dict) else f"{bits}-bit"
@@ -403,21 +422,31 @@ def progressive_table():
     return "\n".join(lines)
 
 
-def progressive_seeds_table():
-    """Round by round over seeds 0-2: each round's validation and test accuracy in the run of
-    lenet5-relu-250x and in its seed runs, and their means."""
-    runs = [d for _, _, d in seed_runs("lenet5-relu-250x")]
+def progressive_seeds_table(run="lenet5-relu-250x"):
+    """Round by round over seeds 0-2: each round's validation and test accuracy in the run of ``run`` and in
+    its seed runs, and their means (a sparse VD round keeps another count in each seed: their mean)."""
+    import statistics
+    runs = [d for _, _, d in seed_runs(run)]
     per_seed = [round_reports(d) for d in runs]
     lines = ["| round | kept | compression | validation, each seed | mean +- sd | test, each seed | mean +- sd |",
              "|---:|---:|---:|---|---:|---|---:|"]
     for i, first in enumerate(per_seed[0]):
         reps = [reports[i] for reports in per_seed]
-        if any(r["kept"] != first["kept"] for r in reps):
+        vd = first.get("kind") == "sparse_vd"
+        if not vd and any(r["kept"] != first["kept"] for r in reps):
             raise SystemExit(f"round {i + 1} keeps other counts in the seed runs {[str(d) for d in runs]}")
-        val = [r["val_accuracy"]["after_retraining"] for r in reps]
-        test = [r["accuracy"]["after_retraining"] for r in reps]
-        lines.append(f"| {i + 1} | {first['kept']:,} | {first['compression']:.1f}x | {', '.join(pct(v) for v in val)} | "
+        val = [final(r, "val_accuracy") for r in reps]
+        test = [final(r) for r in reps]
+        kept = statistics.mean(r["kept"] for r in reps)
+        lines.append(f"| {i + 1}{' (sparse VD)' if vd else ''} | {kept:,.0f}{' (mean)' if vd else ''} | "
+                     f"{sum(r['weights'] for r in reps) / len(reps) / kept:.1f}x | {', '.join(pct(v) for v in val)} | "
                      f"{mean_sd(val)} | {', '.join(pct(t) for t in test)} | **{mean_sd(test)}** |")
+        if not vd and all((r.get("val_accuracy") or {}).get("magnitude_baseline") is not None for r in reps):
+            val = [r["val_accuracy"]["magnitude_baseline"] for r in reps]
+            test = [r["baseline_magnitude_acc"] for r in reps]
+            lines.append(f"| {i + 1}: its magnitude baseline | {first['kept']:,} | {first['compression']:.1f}x | "
+                         f"{', '.join(pct(v) for v in val)} | {mean_sd(val)} | {', '.join(pct(t) for t in test)} | "
+                         f"{mean_sd(test)} |")
     return "\n".join(lines)
 
 
@@ -490,7 +519,8 @@ def admm_loop():
 TABLES = {
     "results": results_table, "stages": accuracy_stages, "seeds": seeds_table, "convergence": convergence_table,
     "budget": budget_table, "sweep": sweep_table, "progressive": progressive_table,
-    "progressive_seeds": progressive_seeds_table, "quantized": quantized_table,
+    "progressive_seeds": progressive_seeds_table, "vd_seeds": lambda: progressive_seeds_table("lenet5-relu-250x-vd"),
+    "quantized": quantized_table,
     "candidates_250x": lambda: candidates_table(CANDIDATES_250X),
     "quant_candidates": lambda: candidates_table(QUANT_CANDIDATES, packed=True),
     "structured": structured_table, "structured_bench": structured_bench, "admm_loop": admm_loop,

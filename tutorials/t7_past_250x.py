@@ -69,6 +69,9 @@ for p in (2, 3, 5):
 # - **one-round ADMM**: the paper's counts, and one budget over all layers at 100x, 150x, 250x
 #   (`results/sweep-budgets`, seed 0);
 # - **progressive ADMM**: the rounds of `lenet5-relu-250x`;
+# - **sparse VD + ADMM**: the rounds of `lenet5-relu-250x-vd`, which made `models/lenet5-admm-250x.npz`:
+#   sparse variational dropout (Molchanov et al. 2017) drops the weights whose noise swamps them, then one ADMM
+#   round takes the survivors to 1,722 (its baseline: magnitude pruning of the sparse VD model);
 # - **ADMM + quantization**: the last round of `lenet5-relu-250x-quantized`, at its weight-bits ratio
 #   (non-zeros x bits against 430,500 x 32, how the papers count) and at its file-on-disk ratio;
 # - **ADMM + 1-bit quantization**: an experiment (`results/experiments/relu-71x-quant-X1`) that quantizes the
@@ -84,6 +87,7 @@ def report(name):
 
 one = report("lenet5-relu-71x")
 prog = report("lenet5-relu-250x")
+vd = report("lenet5-relu-250x-vd")
 quant = report("lenet5-relu-250x-quantized")
 one_bit = report("experiments/relu-71x-quant-X1")
 with open(repo_file("results/sweep-budgets/sweep.csv")) as f:
@@ -96,6 +100,7 @@ points = {
                       + sorted((float(r["compression"]), float(r["test_acc"])) for r in sweep
                                if float(r["compression"]) > 72),
     "progressive ADMM": [(r["compression"], r["accuracy"]) for r in prog["rounds"]],
+    "sparse VD + ADMM": [(r["compression"], r["accuracy"]) for r in vd["rounds"]],
 }
 packed = quant["packed"]
 q_acc = quant["accuracy"]["after_retraining"]
@@ -111,7 +116,7 @@ print(f"ADMM + 1-bit quant.    {one_bit['packed']['weight_bits_ratio']:.0f}x wei
 PUBLISHED = [(71.2, "paper 71.2x"), (85, "ADMM-NN 85x"), (167, "progressive 167x"), (246, "progressive 246x"),
              (1910, "ADMM-NN + quant. 1,910x")]
 fig, ax = plt.subplots(figsize=(7.5, 4))
-for (name, pts), mark in zip(points.items(), ["s", "D", "o", "^"]):
+for (name, pts), mark in zip(points.items(), ["s", "D", "o", "^", "v"]):
     ax.plot(*zip(*[(c, 100 * a) for c, a in pts]), mark + "-", label=name)
 ax.plot([packed["weight_bits_ratio"]], [100 * q_acc], "*", ms=12, label="ADMM + quantization (weight bits)")
 ax.plot([packed["file_ratio"]], [100 * q_acc], "P", ms=9, label="ADMM + quantization (file on disk)")
@@ -142,6 +147,10 @@ for r in prog["rounds"]:
     gap = 100 * (r["accuracy"] - r["baseline_acc"])
     print(f"round {r['round']} ({r['compression']:.0f}x): ADMM {'above' if gap >= 0 else 'below'} progressive "
           f"magnitude pruning by {abs(gap):.2f} points")
+vd_last = vd["rounds"][-1]
+print(f"sparse VD kept {vd['rounds'][0]['kept']:,} weights at {100 * vd['rounds'][0]['accuracy']:.2f}%; one ADMM round "
+      f"from there reaches {vd_last['compression']:.0f}x at {100 * vd_last['accuracy']:.2f}% (magnitude pruning of the "
+      f"sparse VD model, same retraining: {100 * vd_last['baseline_acc']:.2f}%)")
 bits = {row["layer"]: row["value_bits"] for row in packed["layers"]}
 print(f"quantized: {packed['nnz']:,} non-zeros at {bits} bits; {packed['file_bytes']:,} bytes on disk against "
       f"{packed['dense_file_bytes']:,} for the dense float32 model ({packed['file_ratio']:.0f}x)")

@@ -15,7 +15,9 @@ distillation from models/lenet5-relu-dense-val.npz (alpha 0.5, T 4), batch 50, o
 
 Run from the repository root, one thread (MINADMM_WORKERS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1), with
 MINADMM_DATA naming the MNIST directory: python results/experiments/relu-250x-probes/probe.py swa
-models/lenet5-admm-250x.npz 1e-3 20 > swa-lr1e-3.log. The 5,000 first training images are the validation split.
+runs/lenet5-relu-250x/model.npz 1e-3 20 > swa-lr1e-3.log (the model of `minadmm prune --preset lenet5-relu-250x
+--out runs/lenet5-relu-250x`: the ADMM chain's 250x model). The 5,000 first training images are the validation
+split.
 """
 import json
 import sys
