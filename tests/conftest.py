@@ -17,3 +17,14 @@ def mnist():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def central_difference(f, p, idx, h=1e-6):
+    """(f() at p[idx] + h - f() at p[idx] - h) / 2h, the entry idx of the array p restored afterwards."""
+    old = p[idx]
+    p[idx] = old + h
+    up = f()
+    p[idx] = old - h
+    down = f()
+    p[idx] = old
+    return (up - down) / (2 * h)

@@ -7,6 +7,7 @@ using inputs without near-ties).
 """
 import numpy as np
 import pytest
+from conftest import central_difference
 
 from minadmm.nn import reference as R
 from minadmm.nn.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, softmax_cross_entropy
@@ -23,14 +24,7 @@ def numeric_grad(f, x, h=1e-6):
     g = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        fp = f()
-        x[i] = old - h
-        fm = f()
-        x[i] = old
-        g[i] = (fp - fm) / (2 * h)
+        g[it.multi_index] = central_difference(f, x, it.multi_index, h)
     return g
 
 
@@ -153,12 +147,6 @@ def test_lenet5_architecture_and_whole_model_grad(rng):
     for k, p in m.params.items():
         flat = p.reshape(-1)
         for i in rng.choice(flat.size, 3, replace=False):
-            old = flat[i]
-            flat[i] = old + 1e-6
-            fp = loss()
-            flat[i] = old - 1e-6
-            fm = loss()
-            flat[i] = old
-            n = (fp - fm) / 2e-6
+            n = central_difference(loss, flat, i)
             a = grads[k].reshape(-1)[i]
             assert abs(a - n) <= 1e-6 * max(abs(a) + abs(n), 1e-4), (k, i, a, n)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import central_difference
 from minadmm.errors import InputError
 from minadmm.nn import reference
 from minadmm.nn.layers import Conv2D, Dense, Flatten, ReLU, softmax_cross_entropy
@@ -119,13 +120,7 @@ def test_gradients_of_the_objective_match_finite_differences():
     grads = {k: v.copy() for k, v in m.grads.items()}
     for k, p in m.params.items():
         for idx in list(np.ndindex(p.shape))[::max(1, p.size // 6)]:
-            old = p[idx]
-            p[idx] = old + 1e-6
-            up = objective()
-            p[idx] = old - 1e-6
-            down = objective()
-            p[idx] = old
-            assert grads[k][idx] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-7), (k, idx)
+            assert grads[k][idx] == pytest.approx(central_difference(objective, p, idx), rel=1e-4, abs=1e-7), (k, idx)
 
 
 def test_sparse_weights_and_the_eps_seeds():
