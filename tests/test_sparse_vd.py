@@ -210,7 +210,6 @@ def test_two_epochs_are_two_adam_steps_on_the_objective(mnist, tmp_path):
 def test_presets_with_a_sparse_vd_round(tmp_path, capsys):
     """A preset's sparse VD round: loaded as SparseVDConfig, a flag beside --preset sets --seed and --val in it
     too but the ADMM settings only in the ADMM rounds, --quick shortens it; a bad round is refused by name."""
-    import json
     from minadmm.pipeline.presets import load_preset, load_round, override
     from minadmm.pruning.config import PruneConfig
     p = load_preset("lenet5-relu-250x-vd")

@@ -7,6 +7,7 @@ twins, models, losses and optimizers.
     distill.py    the knowledge-distillation loss
     model.py      Sequential, LeNet-5, LeNet-300-100, the model file
     optim.py      SGD with momentum, Adam; L2 on weights; masks
+    variational.py  sparse variational dropout: a Conv2D/Dense with a variance per weight, the KL term
 """
 from .model import Sequential, build, lenet5, lenet5_relu, lenet300_100, load_model, save_model
 
