@@ -48,7 +48,8 @@ def minutes(report, stages=("sparse_vd", "admm", "retrain")):
 
 def final(report, split="accuracy"):
     """A round's test (or "val_accuracy") accuracy at its end: after sparse VD or after masked retraining."""
-    return report[split]["sparse_vd" if report.get("kind") == "sparse_vd" else "after_retraining"]
+    from minadmm.pipeline.run import final_accuracy
+    return final_accuracy(report, split)
 
 
 def round_reports(run):
