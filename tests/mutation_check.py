@@ -2,7 +2,8 @@
 
 For every equation of the method (the W-step penalty and its gradient, the Z-step, the U-step, r, s,
 eps_pri, eps_dual, the stopping rule, U rescaling, the rho schedule and its index, the initialisation,
-keep-count rounding, the tie rule, masked optimizer state, weight decay on weights only, SGD momentum,
+keep-count rounding, the tie rule, the quantized projection and the retraining of scales and codebooks,
+masked optimizer state, weight decay on weights only, SGD momentum,
 Adam, the loss gradient; sparse variational dropout's log alpha, KL and its gradients, the layer's sampled
 output and backward, the objective's KL weight and schedule) it makes one change at a time in the source (a
 sign, a missing or extra factor, squared against unsquared, a wrong or swapped argument), runs the tests
@@ -119,6 +120,15 @@ MUTANTS = [
     ("pruning/quantized.py", "v[0] = b2 * v[0] + (1 - b2) * g * g", "v[0] = b2 * v[0] + (1 - b2) * g", "scale Adam: second moment not squared"),
     ("pruning/quantized.py", "m_hat, v_hat = m[0] / (1 - b1 ** self.t), v[0] / (1 - b2 ** self.t)", "m_hat, v_hat = m[0], v[0]", "scale Adam: no bias correction"),
     ("pruning/quantized.py", "self.alpha[k][0] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)", "self.alpha[k][0] += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)", "scale Adam: sign of the step"),
+    ("pruning/quantized.py", "self.c[k] = alpha * levels.astype(np.float64)", "self.c[k] = levels.astype(np.float64)", "codebook: starts without the scale"),
+    ("pruning/quantized.py", "levels, group = np.unique(C[self.kept[k]], return_inverse=True)", "levels, group = np.unique(np.abs(C[self.kept[k]]), return_inverse=True)", "codebook: groups by level, not signed level"),
+    ("pruning/quantized.py", "W[self.kept[k]] = self.c[k][self.group[k]]", "W[self.kept[k]] = self.c[k][::-1][self.group[k]]", "codebook: values of the wrong groups"),
+    ("pruning/quantized.py", "g = np.bincount(self.group[k], weights=grads[k][self.kept[k]].astype(np.float64),", "g = np.bincount(self.group[k], weights=np.abs(grads[k][self.kept[k]]).astype(np.float64),", "codebook gradient: sign of the weights' gradients lost"),
+    ("pruning/quantized.py", "                            minlength=self.c[k].size)  # dL/dc_k: the sum over group k", "                            minlength=self.c[k].size) / np.bincount(self.group[k])  # dL/dc_k: the sum over group k", "codebook gradient: the mean over a group, not the sum"),
+    ("pruning/quantized.py", "v[...] = b2 * v + (1 - b2) * g * g", "v[...] = b2 * v + (1 - b2) * np.abs(g)", "codebook Adam: second moment not squared"),
+    ("pruning/quantized.py", "m_hat, v_hat = m / (1 - b1 ** self.t), v / (1 - b2 ** self.t)", "m_hat, v_hat = m, v", "codebook Adam: no bias correction"),
+    ("pruning/quantized.py", "m[...] = b1 * m + (1 - b1) * g", "m[...] = b2 * m + (1 - b2) * g", "codebook Adam: first moment with beta2"),
+    ("pruning/quantized.py", "self.c[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)", "self.c[k] += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)", "codebook Adam: sign of the step"),
     ("sparse/packed.py", "tokens[at] = gaps - fillers * step", "tokens[at] = gaps - fillers * (step + 1)", "relative indices: filler length"),
     ("admm/structured.py", "weights=(a ** 2 if norm == \"l2\" else np.abs(a))", "weights=(np.abs(a) if norm == \"l2\" else np.abs(a))", "group projection: L1 norms instead of Frobenius"),
     ("admm/structured.py", "        return idx[1], shape[1]\n    if kind == \"columns\"", "        return idx[0], shape[0]\n    if kind == \"columns\"", "group projection: channels grouped as filters"),

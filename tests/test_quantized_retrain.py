@@ -1,11 +1,14 @@
-"""Hard quantization and scale-only retraining (pruning/quantized.py): the model stays exactly in the set,
-and one step of CodeScaleAdam is the Adam step on alpha with dL/dalpha = sum_j dL/dW_j C_j."""
+"""Hard quantization and retraining that keeps the level assignments (pruning/quantized.py): the model stays
+exactly in the set; one step of CodeScaleAdam is the Adam step on alpha with dL/dalpha = sum_j dL/dW_j C_j,
+one step of CodebookAdam the Adam step on each codebook value c_k with dL/dc_k = sum_{j in group k} dL/dW_j."""
 import numpy as np
 import pytest
 
 from minadmm.admm.quantization import Quantizer
 from minadmm.nn.model import lenet5, lenet5_relu
-from minadmm.pruning.quantized import CodeScaleAdam, hard_quantize, round_biases, zero_dead_biases
+from minadmm.errors import InputError
+from minadmm.pruning import PruneConfig
+from minadmm.pruning.quantized import CodebookAdam, CodeScaleAdam, hard_quantize, round_biases, zero_dead_biases
 
 KEEP = {"conv1": 100, "conv2": 2000, "fc1": 3600, "fc2": 350}
 
@@ -51,6 +54,81 @@ def test_one_step_by_hand():
     v2 = 0.999 * (0.001 * g * g) + 0.001 * g2 * g2
     alpha2 = alpha1 - 0.01 * (m2 / (1 - 0.9 ** 2)) / (np.sqrt(v2 / (1 - 0.999 ** 2)) + 1e-8)
     assert opt.alpha["fc1.W"][0] == pytest.approx(alpha2, rel=1e-12)
+
+
+def adam_by_hand(c0, gs, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam's steps on a vector c from c0 for the gradients gs, written out: m_t, v_t, bias correction."""
+    c, m, v = np.array(c0, dtype=np.float64), 0.0, 0.0
+    for t, g in enumerate(gs, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        c = c - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    return c
+
+
+def test_codebook_steps_by_hand():
+    """fc1 at 2 bits: its kept weights fall in 4 groups by signed level (-2, -1, +1, +2 alpha). The codebook
+    starts at those values (the hard-quantized model), and two steps move each value by Adam on the sum of
+    its group's gradients; W is the codebook value of each kept weight's group, 0 where pruned."""
+    m = lenet5(seed=1)
+    masks, scales = hard_quantize(m, KEEP, {"fc1": Quantizer(2)})
+    W_hard = m.params["fc1.W"].copy()
+    C, alpha = scales["fc1.W"]
+    opt = CodebookAdam(m.params, scales, lr=0.01, masks=masks)
+    np.testing.assert_array_equal(m.params["fc1.W"], W_hard)  # the first forward pass is hard quantization's
+    levels = np.array([-2.0, -1.0, 1.0, 2.0])
+    assert set(np.unique(C[C != 0])) == set(levels)  # all four groups are present
+    np.testing.assert_array_equal(opt.c["fc1.W"], alpha * levels)
+    rng = np.random.default_rng(0)
+    gs, b_before = [], m.params["fc1.b"].copy()
+    for _ in range(2):
+        grads = {k: rng.standard_normal(v.shape).astype(np.float32) for k, v in m.params.items()}
+        gs.append(np.array([np.sum(grads["fc1.W"][C == lv].astype(np.float64)) for lv in levels]))
+        opt.step(grads)
+    c2 = adam_by_hand(alpha * levels, gs, 0.01)
+    np.testing.assert_allclose(opt.c["fc1.W"], c2, rtol=1e-12)
+    W = m.params["fc1.W"]
+    expect = np.zeros_like(W)
+    for lv, c in zip(levels, c2):
+        expect[C == lv] = c
+    np.testing.assert_array_equal(W, expect)
+    assert np.unique(W[W != 0]).size == 4 and np.array_equal(W != 0, C != 0)
+    assert not np.array_equal(m.params["fc1.b"], b_before)  # biases train as usual
+    assert np.count_nonzero(m.params["conv2.W"]) == KEEP["conv2"]  # other layers masked
+
+
+def test_codebook_resume_is_bit_identical():
+    """Three steps at once equal one step, ``state_dict``, a new optimizer that loads it, two more steps."""
+    rng = np.random.default_rng(3)
+    models = [lenet5(seed=1) for _ in range(2)]
+    grads = [{k: rng.standard_normal(v.shape).astype(np.float32) for k, v in models[0].params.items()}
+             for _ in range(3)]
+    qs = {"conv2": Quantizer(3), "fc1": Quantizer(2, "pow2")}
+    a = models[0]
+    masks_a, scales_a = hard_quantize(a, KEEP, qs)
+    opt = CodebookAdam(a.params, scales_a, lr=0.01, masks=masks_a)
+    for g in grads:
+        opt.step(g)
+    b = models[1]
+    masks, scales = hard_quantize(b, KEEP, qs)
+    first = CodebookAdam(b.params, scales, lr=0.01, masks=masks)
+    first.step(grads[0])
+    state = {k: np.copy(v) for k, v in first.state_dict().items()}
+    b.params["fc1.W"][...] = 0  # what a fresh process would not have: the resumed optimizer rewrites W
+    second = CodebookAdam(b.params, scales, lr=0.01, masks=masks)
+    second.load_state_dict(state)
+    for g in grads[1:]:
+        second.step(g)
+    for k in a.params:
+        np.testing.assert_array_equal(b.params[k], a.params[k], err_msg=k)
+
+
+def test_quant_retrain_setting():
+    assert PruneConfig(quant_bits=3, quant_retrain="codebook").quant_retrain == "codebook"
+    with pytest.raises(InputError, match="quant_retrain='centroids'.*scale, codebook"):
+        PruneConfig(quant_bits=3, quant_retrain="centroids")
+    with pytest.raises(InputError, match="quant_retrain='codebook' needs quant_bits"):
+        PruneConfig(quant_retrain="codebook")
 
 
 def test_round_biases():

@@ -359,16 +359,23 @@ def test_structured_round_shrinks(tmp_path, mnist):
     assert not np.array_equal(l1, group_mask(d.params["conv1.W"], "filters", 6))  # L1 and L2 rankings differ here
 
 
-def test_quantized_round_packs(tmp_path, mnist, capsys):
-    """Quantized layers: each layer's non-zeros take at most 2^b values, the packed file holds the model
-    exactly (the same arrays), and ``minadmm evaluate`` reads it."""
+@pytest.mark.parametrize("retrain", ["scale", "codebook"])
+def test_quantized_round_packs(tmp_path, mnist, capsys, retrain):
+    """Quantized layers: each layer's non-zeros take at most 2^b values (the scale trained, or each codebook
+    value apart: then they leave the power-of-two grid), the packed file holds the model exactly (the same
+    arrays), and ``minadmm evaluate`` reads it."""
     from minadmm.sparse.packed import unpack
     out, report = small_run(tmp_path, mnist, {"conv1": 60, "conv2": 700, "fc1": 720, "fc2": 242},
-                            quant_bits={"conv2": 2, "fc1": 3}, quant_levels="pow2")
+                            quant_bits={"conv2": 2, "fc1": 3}, quant_levels="pow2", quant_retrain=retrain)
     m = load_model(out / "model.npz")
     for name, bits in (("conv2", 2), ("fc1", 3)):
         W = m.params[f"{name}.W"]
-        assert np.unique(W[W != 0]).size <= 2 ** bits and report["quantization"][name]["bits"] == bits
+        values = np.unique(np.abs(W[W != 0]).astype(np.float64))
+        assert values.size <= 2 ** bits and report["quantization"][name]["bits"] == bits
+        assert report["quantization"][name]["retrain"] == retrain
+        ratios = values / values.max()  # on the pow2 grid: every ratio a power of two
+        on_grid = np.allclose(np.exp2(np.round(np.log2(ratios))), ratios, rtol=1e-5)
+        assert on_grid == (retrain == "scale"), (name, ratios)
         assert np.count_nonzero(W) <= {"conv2": 700, "fc1": 720}[name]
     assert "conv1" not in report["quantization"]
     packed = unpack(out / "model.mpk")

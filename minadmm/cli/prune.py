@@ -51,6 +51,8 @@ SCHEDULE_OPTIONS = [
     ("--quant-bits", "quant_bits", "bits", "quantize too (ADMM-NN): each pruned layer's non-zeros take at most 2^B "
                                            "values; B for every layer, or per layer: conv1=4,fc1=2; 0: none"),
     ("--quant-levels", "quant_levels", str, "with --quant-bits: uniform (alpha, 2 alpha, ...) or pow2 (alpha 2^-j)"),
+    ("--quant-retrain", "quant_retrain", str, "with --quant-bits, what retraining trains in each quantized layer: "
+                                              "scale (alpha) or codebook (each of its values apart)"),
     ("--seed", "seed", int, "seed of the data order (ADMM) and of retraining (seed + 1)"),
     ("--val", "val", int, "hold out the first VAL training images as a validation split (0: none)"),
 ]

@@ -183,7 +183,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     if any(structure_of(t) is not None and structure_of(t).shrinks for t in keep.values()):
         report["shrunk"] = shrink_and_check(model, out / "model_small.npz", Xt, yt)
     if cfg.quant_bits:
-        report["quantization"] = quantization_summary(model, cfg.quantizers(keep))
+        report["quantization"] = quantization_summary(model, cfg.quantizers(keep), cfg.quant_retrain)
         report["packed"] = pack_and_check(model, out / "model.mpk", out / "dense.npz", Xt, yt)
     plot_residuals(admm_rows, out / "residuals.png")
     plot_accuracy(admm_rows, _history(out / "history_retrain.json"), out / "accuracy.png", dense_acc,
@@ -247,13 +247,14 @@ def final_accuracy(report, split="accuracy"):
     return acc.get("sparse_vd" if report.get("kind") == "sparse_vd" else "after_retraining")
 
 
-def quantization_summary(model, quantizers):
-    """{layer: {"bits", "levels", "values"}}: each quantized layer's bits and level set, and how many distinct
-    values its non-zeros take (at most 2^bits)."""
+def quantization_summary(model, quantizers, retrain="scale"):
+    """{layer: {"bits", "levels", "retrain", "values"}}: each quantized layer's bits, level set and what
+    retraining trained (``PruneConfig.quant_retrain``), and how many distinct values its non-zeros take (at
+    most 2^bits)."""
     out = {}
     for name, q in quantizers.items():
         W = model[name].params["W"]
-        out[name] = {"bits": q.bits, "levels": q.levels, "values": int(np.unique(W[W != 0]).size)}
+        out[name] = {"bits": q.bits, "levels": q.levels, "retrain": retrain, "values": int(np.unique(W[W != 0]).size)}
     return out
 
 

@@ -9,6 +9,7 @@ from ..admm.rho import ResidualBalancing, RhoSchedule
 from ..data.augment import check_shift
 from ..errors import InputError
 from ..nn.distill import check_distill
+from .quantized import RETRAINERS
 
 
 def config_from_dict(cls, values, where):
@@ -63,6 +64,8 @@ class PruneConfig:
     quant_bits: object = 0  # b > 0: the non-zeros of every pruned layer take at most 2^b values (ADMM-NN);
     #                         or {layer: b}; 0: no quantization
     quant_levels: str = "uniform"  # the levels: "uniform" (alpha, 2 alpha, ...) or "pow2" (alpha 2^-j)
+    quant_retrain: str = "scale"  # after hard quantization, train each layer's "scale" alpha, or its "codebook"
+    #                               (each distinct value apart; the level assignments fixed either way)
     seed: int = 0  # data order of the ADMM stage (seed) and of masked retraining (seed + 1)
     val: int = 0  # training images held out as a validation split (the first val of them); 0: none
 
@@ -110,6 +113,10 @@ class PruneConfig:
             if isinstance(b, bool) or not isinstance(b, int) or not 0 <= b <= 8:
                 raise InputError(f"quant_bits={self.quant_bits!r}: expected bits from 1 to 8 (0: none), "
                                  f"one number or {{layer: bits}}")
+        if self.quant_retrain not in RETRAINERS:
+            raise InputError(f"quant_retrain={self.quant_retrain!r}: expected one of {', '.join(RETRAINERS)}")
+        if self.quant_retrain != "scale" and not self.quant_bits:
+            raise InputError(f"quant_retrain={self.quant_retrain!r} needs quant_bits (a quantized round)")
         if self.quant_bits and self.budget:
             raise InputError("quant_bits with a budget is not supported: give per-layer counts with --keep")
 

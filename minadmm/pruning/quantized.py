@@ -3,12 +3,18 @@
     hard_quantize   W_i <- Proj_{S_i}(W_i) onto sparsity + levels; returns the masks and each layer's (C_i, alpha_i)
     CodeScaleAdam   retraining with the masks and the level assignments fixed: W_i = alpha_i C_i, only the
                     scales alpha_i (and the biases, and any unquantized layer's kept weights) are trained
+    CodebookAdam    the same, but each layer's distinct values c_i1, ..., c_iK (K <= 2^b) are trained apart
+                    (Han et al. 2016's trained quantization): W_ij = c_i,k(j), k(j) fixed
     round_biases    b <- float16(b): the biases as the packed file stores them (sparse/packed.py)
     zero_dead_biases  b_c <- 0 for every unit c whose outgoing weights are all zero (it reaches nothing, so no
                     output changes), so that the packed file need not store that bias
 
 C_i holds each kept weight's signed unit level (sign(W) m_j, zero where pruned), so every W_i = alpha_i C_i
 has at most 2^b distinct non-zeros whatever alpha_i becomes: retraining keeps the model exactly in S_i.
+CodebookAdam keeps the sparsity pattern and the partition of the non-zeros into at most 2^b groups, so a
+layer still has at most 2^b distinct non-zeros (its b bits per code hold), but they leave the uniform or
+power-of-two grid: the set is then {card <= l, at most 2^b distinct non-zero values}, which the packed file
+stores as it is (a codebook per layer).
 """
 from __future__ import annotations
 
@@ -79,6 +85,61 @@ class CodeScaleAdam(Adam):
         super().load_state_dict(state)
         for k, W in self.coded.items():
             W[...] = self.alpha[k][0] * self.C[k]
+
+
+class CodebookAdam(Adam):
+    """Adam in which each coded weight array shares its values among fixed groups (Han et al. 2016, sec. 3.1):
+
+        W_ij = c_i,k(j) where kept (0 where pruned),   dL/dc_ik = sum_{j : k(j) = k} dL/dW_ij,   c_i <- Adam step
+
+    k(j) is the group of weight j: the index of its signed unit level among C_i's distinct non-zeros, and c_i
+    starts at alpha_i times those levels, so the first forward pass equals hard quantization's. Every other
+    parameter gets the usual (masked) Adam step. ``scales``: {"layer.W": (C_i, alpha_i)} (``hard_quantize``).
+    The codebooks and their moments are part of ``state_dict``: a resumed retraining equals an
+    uninterrupted one."""
+
+    def __init__(self, params, scales, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, masks=None):
+        masks = {k: m for k, m in (masks or {}).items() if k not in scales}
+        super().__init__({k: v for k, v in params.items() if k not in scales}, lr, betas, eps, 0.0, masks)
+        self.coded = {k: params[k] for k in scales}
+        self.kept, self.group, self.c, self.m_c, self.v_c = {}, {}, {}, {}, {}
+        for k, (C, alpha) in scales.items():
+            self.kept[k] = C != 0
+            levels, group = np.unique(C[self.kept[k]], return_inverse=True)
+            self.group[k] = group.reshape(-1)
+            self.c[k] = alpha * levels.astype(np.float64)
+            self.m_c[k], self.v_c[k] = np.zeros_like(self.c[k]), np.zeros_like(self.c[k])
+            self._write(k)
+
+    def _write(self, k):
+        """W_i <- c_i[k(j)] on the kept entries, 0 elsewhere."""
+        W = self.coded[k]
+        W[...] = 0
+        W[self.kept[k]] = self.c[k][self.group[k]]
+
+    def step(self, grads, pool=None, n=1):
+        super().step(grads, pool, n)  # t += 1, the other parameters
+        b1, b2 = self.beta1, self.beta2
+        for k in self.coded:
+            g = np.bincount(self.group[k], weights=grads[k][self.kept[k]].astype(np.float64),
+                            minlength=self.c[k].size)  # dL/dc_k: the sum over group k
+            m, v = self.m_c[k], self.v_c[k]
+            m[...] = b1 * m + (1 - b1) * g
+            v[...] = b2 * v + (1 - b2) * g * g
+            m_hat, v_hat = m / (1 - b1 ** self.t), v / (1 - b2 ** self.t)
+            self.c[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            self._write(k)
+
+    def _state(self):
+        return {**super()._state(), "c": self.c, "m_c": self.m_c, "v_c": self.v_c}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        for k in self.coded:
+            self._write(k)
+
+
+RETRAINERS = {"scale": CodeScaleAdam, "codebook": CodebookAdam}
 
 
 def round_biases(model, layers):

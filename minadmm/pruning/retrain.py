@@ -15,7 +15,7 @@ from ..nn.optim import Adam
 from ..train.epochs import DivergenceError, train_epochs
 from .admm_stage import diverged
 from .config import PruneConfig
-from .quantized import CodeScaleAdam, hard_quantize
+from .quantized import RETRAINERS, hard_quantize
 from .targets import target_mask
 
 
@@ -42,13 +42,14 @@ def retrain(model, data, masks, cfg: PruneConfig, out_dir=None, name="retrain", 
     moments of pruned weights held at zero, so they stay exactly zero; lr decays by ``retrain_lr_decay`` per
     epoch. With ``cfg.distill`` > 0 the loss is the distillation loss against ``teacher``. With ``out_dir``:
     ``history_<name>.csv/.json`` and ``<name>_checkpoint.npz`` after each epoch. With ``scales`` (quantized
-    layers, ``quantized.hard_quantize``) their level assignments stay fixed and only their scales are
-    trained (``quantized.CodeScaleAdam``). Returns the history rows."""
+    layers, ``quantized.hard_quantize``) their level assignments stay fixed and only their scales
+    (``cfg.quant_retrain`` "scale": ``quantized.CodeScaleAdam``) or their codebooks ("codebook":
+    ``quantized.CodebookAdam``) are trained. Returns the history rows."""
     X = data[0]
     distill = distillation_for(teacher, cfg.distill, cfg.distill_temp, X, cfg.retrain_shift > 0) \
         if cfg.retrain_epochs > 0 else None
     model.set_dropout(cfg.retrain_keep)
-    opt = CodeScaleAdam(model.params, scales, lr=cfg.retrain_lr, masks=masks) if scales else \
+    opt = RETRAINERS[cfg.quant_retrain](model.params, scales, lr=cfg.retrain_lr, masks=masks) if scales else \
         Adam(model.params, lr=cfg.retrain_lr, masks=masks)
     try:
         return train_epochs(model, opt, data, cfg.retrain_epochs, cfg.retrain_lr, cfg.retrain_lr_decay,
