@@ -382,6 +382,9 @@ def test_quantized_round_packs(tmp_path, mnist, capsys, retrain):
     for k, v in m.params.items():
         np.testing.assert_array_equal(packed.params[k], v, err_msg=k)
     assert report["packed"]["file_bytes"] == (out / "model.mpk").stat().st_size
+    md = (out / "report.md").read_text()  # the report gives the file's ratios and each layer's bits
+    assert f"Packed file (`model.mpk`, docs/formats.md): {report['packed']['file_bytes']:,} bytes" in md
+    assert f"| fc1 | 3, pow2, {retrain} | " in md and "| conv1 | not quantized | " in md
     assert main(["evaluate", str(out / "model.mpk"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["nonzero_weights"] == report["kept"]
 

@@ -89,6 +89,8 @@ def to_markdown(report):
         lines += ["", f"Validation split ({report['config'].get('val', 0):,} training images held out):", "",
                   "| validation accuracy | value |", "|---|---:|"]
         lines += [f"| {k.replace('_', ' ')} | {100 * v:.2f}% |" for k, v in report["val_accuracy"].items()]
+    if report.get("packed"):
+        lines += packed_markdown(report["packed"], report.get("quantization", {}))
     if report.get("convergence"):
         cfg = report["config"]
         lines += ["", f"ADMM convergence (Boyd: r <= eps_pri and s <= eps_dual, eps_abs {cfg.get('eps_abs')}, "
@@ -107,6 +109,24 @@ def to_markdown(report):
     lines += [f"| {k} | {v:.0f} |" for k, v in report["seconds"].items()]
     lines += ["", "Configuration:", "", "```json", json.dumps(report["config"], indent=1), "```", ""]
     return "\n".join(lines)
+
+
+def packed_markdown(p, quantization):
+    """Lines for a quantized round's packed file (``pipeline.run.pack_and_check``): its two ratios, then per
+    layer the set it was quantized to (``quantization_summary``) and the bits per non-zero it spends on
+    values and on indices."""
+    lines = ["", f"Packed file (`model.mpk`, docs/formats.md): {p['file_bytes']:,} bytes, **{p['file_ratio']:.0f}x** "
+                 f"smaller than the dense float32 file ({p['dense_file_bytes']:,} bytes); weight bits "
+                 f"{p['weight_value_bits']:,} for {p['nnz']:,} non-zeros, **{p['weight_bits_ratio']:,.0f}x** fewer "
+                 f"than {p['weights']:,} x 32; read back, test accuracy {100 * p['test_acc']:.2f}%.", "",
+             "| layer | bits, levels, retraining | non-zeros | distinct values | bits per value | bits per index |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in p["layers"]:
+        q = quantization.get(r["layer"])
+        quant = f"{q['bits']}, {q['levels']}, {q.get('retrain', 'scale')}" if q else "not quantized"
+        lines.append(f"| {r['layer']} | {quant} | {r['nnz']:,} | {r['values']} | {r['value_bits']} | "
+                     f"{r['index_bits_per_nz']:.2f} |")
+    return lines
 
 
 def write_report(report, out_dir):
