@@ -328,6 +328,31 @@ def converged_summary(report):
     return f"every layer, at k = {k}" if len(met) == len(conv) else f"{len(met)} of {len(conv)} layers by k = {k}"
 
 
+def runs_the_preset(plan):
+    """Whether a multi-round run's plan.json ran a preset as the preset now stands (same rounds, every
+    setting equal), so that ``minadmm prune --preset NAME`` is its command."""
+    from dataclasses import asdict
+
+    from minadmm.pipeline.presets import load_preset, preset_names
+    from minadmm.pruning.config import PruneConfig
+    from minadmm.pruning.sparse_vd import SparseVDConfig
+    if plan.get("preset") not in preset_names():
+        return False
+    recipe = load_preset(plan["preset"])["rounds"]
+    if len(recipe) != len(plan["rounds"]):
+        return False
+    for ran, want in zip(plan["rounds"], recipe):
+        if want.get("kind") == "sparse_vd":
+            if ran.get("kind") != "sparse_vd" or (asdict(SparseVDConfig.from_dict(ran["config"]))
+                                                  != {**asdict(want["config"]), "seed": ran["config"].get("seed", 0)}):
+                return False
+        elif ran.get("keep") != want["keep"] or (asdict(PruneConfig.from_dict(ran["config"]))
+                                                  != asdict(PruneConfig.from_dict({**asdict(want["config"]),
+                                                                                   "seed": ran["config"].get("seed", 0)}))):
+            return False
+    return True
+
+
 def experiments_table():
     notes = load(RESULTS / "experiments" / "notes.json")
     folders = {d.name for d in (RESULTS / "experiments").iterdir() if d.is_dir()}
@@ -353,9 +378,16 @@ def experiments_table():
         reports = round_reports(run)
         runs = sorted((p for p in run.glob("round[0-9]*/run.json") if p.parent.name[5:].isdigit()),
                       key=lambda p: int(p.parent.name[5:])) or [run / "run.json"]
-        acc = " / ".join(pct(r["accuracy"]["after_retraining"]) for r in reports)
-        cmds = "; ".join(f"`{command_of(load(p), runs[i - 1].parent.name if i else None)}`" for i, p in enumerate(runs))
-        val = pct(reports[-1].get("val_accuracy", {}).get("after_retraining"))
+        acc = " / ".join(pct(final(r)) for r in reports)
+        plan = load(run / "plan.json") if (run / "plan.json").exists() else {}
+        if any(r.get("kind") == "sparse_vd" for r in plan.get("rounds", [])):  # no --keep command for sparse VD
+            if not runs_the_preset(plan):
+                raise SystemExit(f"{run}: a sparse VD run whose rounds are not those of a preset; give its command")
+            cmds = "`" + re.sub(r" --out \S+", "", plan["command"]) + "`"  # the preset's command, no run directory
+        else:
+            cmds = "; ".join(f"`{command_of(load(p), runs[i - 1].parent.name if i else None)}`"
+                             for i, p in enumerate(runs))
+        val = pct(final(reports[-1], "val_accuracy"))
         lines.append(f"| `{folder}/` | {note} | {acc} | {val} | {pct(reports[-1].get('baseline_magnitude_acc'))} | "
                      f"{converged_summary(reports[-1])} | {cmds} |")
     return "\n".join(lines)
