@@ -23,10 +23,10 @@ MODELS = {  # committed model file -> the run directory (under results/) that ma
     "models/lenet5-relu-admm-71x-converge.npz": "lenet5-relu-71x-converge",
     "models/lenet5-admm-71x.npz": "lenet5-71x",
     "models/lenet5-admm-250x.npz": "lenet5-relu-250x-vd",
-    "models/lenet5-admm-quantized.npz": "lenet5-relu-250x-quantized",
+    "models/lenet5-admm-quantized.npz": "lenet5-relu-205x-vd-quantized",
 }
 HEADLINES = ["lenet5-relu-71x", "lenet5-relu-71x-converge", "lenet5-71x", "lenet5-relu-250x-vd", "lenet5-relu-250x",
-             "lenet5-relu-250x-quantized"]  # the runs reported across seeds
+             "lenet5-relu-205x-vd-quantized", "lenet5-relu-250x-quantized"]  # the runs reported across seeds
 DENSE = {"models/lenet5-dense.npz": "lenet5-dense", "models/lenet5-relu-dense.npz": "lenet5-relu-dense",
          "models/lenet5-relu-dense-val.npz": "lenet5-relu-dense-val"}
 COPIES = {"runs/lenet5-relu-dense-val/model.npz": "models/lenet5-relu-dense-val.npz"}  # run output -> committed copy
@@ -250,7 +250,12 @@ CANDIDATES_250X = [  # (candidate, its runs for seeds 0, 1, 2 under results/)
      [f"experiments/relu-250x-three-rounds{s}" for s in ("", "-seed1", "-seed2")]),
 ]
 QUANT_CANDIDATES = [
-    ("`relu-205x-quant-Q1/` (the preset's last round)", ["lenet5-relu-250x-quantized", "seeds/lenet5-relu-250x-quantized-seed1",
+    ("`lenet5-relu-205x-vd-quantized` (sparse VD, ADMM to 2,100 weights, then quantized; chosen)",
+     ["lenet5-relu-205x-vd-quantized", "seeds/lenet5-relu-205x-vd-quantized-seed1",
+      "seeds/lenet5-relu-205x-vd-quantized-seed2"]),
+    ("`relu-205x-vd-quant-codebook/` (the same, its codebooks retrained)",
+     [f"experiments/relu-205x-vd-quant-codebook{s}" for s in ("", "-seed1", "-seed2")]),
+    ("`relu-205x-quant-Q1/` (the last round of `lenet5-relu-250x-quantized`)", ["lenet5-relu-250x-quantized", "seeds/lenet5-relu-250x-quantized-seed1",
                                                          "seeds/lenet5-relu-250x-quantized-seed2"]),
     ("`relu-166x-quant-T1/`", [f"experiments/relu-166x-quant-T1{s}" for s in ("", "-seed1", "-seed2")]),
     ("`relu-166x-quant-T2/`", [f"experiments/relu-166x-quant-T2{s}" for s in ("", "-seed1", "-seed2")]),
@@ -328,29 +333,35 @@ def converged_summary(report):
     return f"every layer, at k = {k}" if len(met) == len(conv) else f"{len(met)} of {len(conv)} layers by k = {k}"
 
 
-def runs_the_preset(plan):
-    """Whether a multi-round run's plan.json ran a preset as the preset now stands (same rounds, every
-    setting equal), so that ``minadmm prune --preset NAME`` is its command."""
+def preset_differences(plan):
+    """How a multi-round run's plan.json departs from the preset it names, as the preset now stands:
+    {round: {setting: value the run used}} (empty: it ran the preset; the seed, set by --seed, is not a
+    difference), or None if the rounds differ in number, kind or targets."""
     from dataclasses import asdict
 
     from minadmm.pipeline.presets import load_preset, preset_names
     from minadmm.pruning.config import PruneConfig
     from minadmm.pruning.sparse_vd import SparseVDConfig
     if plan.get("preset") not in preset_names():
-        return False
+        return None
     recipe = load_preset(plan["preset"])["rounds"]
     if len(recipe) != len(plan["rounds"]):
-        return False
-    for ran, want in zip(plan["rounds"], recipe):
-        if want.get("kind") == "sparse_vd":
-            if ran.get("kind") != "sparse_vd" or (asdict(SparseVDConfig.from_dict(ran["config"]))
-                                                  != {**asdict(want["config"]), "seed": ran["config"].get("seed", 0)}):
-                return False
-        elif ran.get("keep") != want["keep"] or (asdict(PruneConfig.from_dict(ran["config"]))
-                                                  != asdict(PruneConfig.from_dict({**asdict(want["config"]),
-                                                                                   "seed": ran["config"].get("seed", 0)}))):
-            return False
-    return True
+        return None
+    out = {}
+    for r, (ran, want) in enumerate(zip(plan["rounds"], recipe), 1):
+        if ran.get("kind") != want.get("kind") or ran.get("keep") != want.get("keep"):
+            return None
+        kind = SparseVDConfig if want.get("kind") == "sparse_vd" else PruneConfig
+        used, given = asdict(kind.from_dict(ran["config"])), {**asdict(want["config"]), "seed": ran["config"].get("seed", 0)}
+        if diff := {k: v for k, v in used.items() if given.get(k) != v}:
+            out[r] = diff
+    return out
+
+
+def runs_the_preset(plan):
+    """Whether a multi-round run's plan.json ran a preset as the preset now stands (same rounds, every
+    setting equal), so that ``minadmm prune --preset NAME`` is its command."""
+    return preset_differences(plan) == {}
 
 
 def experiments_table():
@@ -381,9 +392,12 @@ def experiments_table():
         acc = " / ".join(pct(final(r)) for r in reports)
         plan = load(run / "plan.json") if (run / "plan.json").exists() else {}
         if any(r.get("kind") == "sparse_vd" for r in plan.get("rounds", [])):  # no --keep command for sparse VD
-            if not runs_the_preset(plan):
+            differences = preset_differences(plan)
+            if differences is None:
                 raise SystemExit(f"{run}: a sparse VD run whose rounds are not those of a preset; give its command")
             cmds = "`" + re.sub(r" --out \S+", "", plan["command"]) + "`"  # the preset's command, no run directory
+            cmds += "".join(f", its round {r} with " + ", ".join(f"{k} = {v}" for k, v in d.items())
+                            for r, d in differences.items())
         else:
             cmds = "; ".join(f"`{command_of(load(p), runs[i - 1].parent.name if i else None)}`"
                              for i, p in enumerate(runs))
@@ -419,11 +433,17 @@ def bench_table():
 
 
 def shared_rounds(plan, other):
-    """How many leading rounds ``plan`` has in common with ``other`` (the same targets and configuration)."""
+    """How many leading rounds ``plan`` has in common with ``other`` (the same kind, targets and configuration)."""
     from minadmm.pruning.config import PruneConfig
+    from minadmm.pruning.sparse_vd import SparseVDConfig
     n = 0
     for a, b in zip(plan["rounds"], other["rounds"]):
-        if a.get("kind") or b.get("kind") or a["keep"] != b["keep"] or PruneConfig(**a["config"]) != PruneConfig(**b["config"]):
+        if a.get("kind") != b.get("kind"):
+            break
+        if a.get("kind") == "sparse_vd":
+            if SparseVDConfig.from_dict(a["config"]) != SparseVDConfig.from_dict(b["config"]):
+                break
+        elif a["keep"] != b["keep"] or PruneConfig(**a["config"]) != PruneConfig(**b["config"]):
             break
         n += 1
     return n
@@ -432,13 +452,16 @@ def shared_rounds(plan, other):
 def progressive_table():
     """Round by round: progressive ADMM (lenet5-relu-250x, then the rounds of lenet5-relu-250x-quantized after
     those it shares with it) against progressive magnitude pruning at the same targets and retraining; then
-    sparse VD + ADMM (lenet5-relu-250x-vd), whose baseline prunes the sparse VD model by magnitude."""
+    sparse VD + ADMM (lenet5-relu-250x-vd, then the rounds of lenet5-relu-205x-vd-quantized after those it
+    shares with it), whose baseline prunes the sparse VD model by magnitude."""
     lines = ["| recipe, round | targets conv1 / conv2 / fc1 / fc2 | kept | compression | validation | test accuracy | "
              "magnitude baseline | minutes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     progressive = load(RESULTS / "lenet5-relu-250x" / "report.json")
     quantized = load(RESULTS / "lenet5-relu-250x-quantized" / "report.json")
     vd = load(RESULTS / "lenet5-relu-250x-vd" / "report.json")
-    for rep, skip in ((progressive, 0), (quantized, shared_rounds(quantized["plan"], progressive["plan"])), (vd, 0)):
+    vd_quantized = load(RESULTS / "lenet5-relu-205x-vd-quantized" / "report.json")
+    for rep, skip in ((progressive, 0), (quantized, shared_rounds(quantized["plan"], progressive["plan"])), (vd, 0),
+                      (vd_quantized, shared_rounds(vd_quantized["plan"], vd["plan"]))):
         for r in rep["rounds"][skip:]:
             if r.get("kind") == "sparse_vd":
                 lines.append(f"| `{rep['plan']['preset']}`, {r['round']} | sparse VD: log alpha < 3 | {r['kept']:,} | "
@@ -466,12 +489,15 @@ def progressive_seeds_table(run="lenet5-relu-250x"):
     for i, first in enumerate(per_seed[0]):
         reps = [reports[i] for reports in per_seed]
         vd = first.get("kind") == "sparse_vd"
-        if not vd and any(r["kept"] != first["kept"] for r in reps):
+        quantized = bool(first.get("quantization"))  # the projection onto the levels zeroes some weights too
+        if not (vd or quantized) and any(r["kept"] != first["kept"] for r in reps):
             raise SystemExit(f"round {i + 1} keeps other counts in the seed runs {[str(d) for d in runs]}")
         val = [final(r, "val_accuracy") for r in reps]
         test = [final(r) for r in reps]
         kept = statistics.mean(r["kept"] for r in reps)
-        lines.append(f"| {i + 1}{' (sparse VD)' if vd else ''} | {kept:,.0f}{' (mean)' if vd else ''} | "
+        kind = " (sparse VD)" if vd else " (quantized)" if quantized else ""
+        varies = len({r["kept"] for r in reps}) > 1
+        lines.append(f"| {i + 1}{kind} | {kept:,.0f}{' (mean)' if varies else ''} | "
                      f"{sum(r['weights'] for r in reps) / len(reps) / kept:.1f}x | {', '.join(pct(v) for v in val)} | "
                      f"{mean_sd(val)} | {', '.join(pct(t) for t in test)} | **{mean_sd(test)}** |")
         if not vd and all((r.get("val_accuracy") or {}).get("magnitude_baseline") is not None for r in reps):
@@ -485,7 +511,7 @@ def progressive_seeds_table(run="lenet5-relu-250x"):
 
 def quantized_table():
     """What the packed file of the quantized model spends, per layer, and its two ratios."""
-    rep = load(RESULTS / "lenet5-relu-250x-quantized" / "report.json")
+    rep = load(RESULTS / MODELS["models/lenet5-admm-quantized.npz"] / "report.json")
     p = rep["packed"]
     lines = ["| layer | non-zeros | distinct values | bits per value | bits per index (p) | bytes: codebook + codes + indices + biases | biases stored |",
              "|---|---:|---:|---:|---:|---:|---:|"]
@@ -553,6 +579,7 @@ TABLES = {
     "results": results_table, "stages": accuracy_stages, "seeds": seeds_table, "convergence": convergence_table,
     "budget": budget_table, "sweep": sweep_table, "progressive": progressive_table,
     "progressive_seeds": progressive_seeds_table, "vd_seeds": lambda: progressive_seeds_table("lenet5-relu-250x-vd"),
+    "vd_quantized_seeds": lambda: progressive_seeds_table("lenet5-relu-205x-vd-quantized"),
     "quantized": quantized_table,
     "candidates_250x": lambda: candidates_table(CANDIDATES_250X),
     "quant_candidates": lambda: candidates_table(QUANT_CANDIDATES, packed=True),

@@ -33,13 +33,16 @@ def test_250x_model(mnist):
 
 
 def test_quantized_model_and_its_packed_file(mnist, capsys):
+    """Each layer's non-zeros take at most 2^b values for the bits b its report states, at least 99.1% test
+    accuracy (the report's), and the packed file beside it: the same parameters, at least 2,000x fewer weight
+    bits, at least 300x smaller on disk than the dense model, read directly by ``minadmm evaluate``."""
     m = load_model(ROOT / "models" / "lenet5-admm-quantized.npz", arch="lenet5_relu")
-    report = committed("lenet5-relu-250x-quantized")
+    report = committed("lenet5-relu-205x-vd-quantized")
     for layer, q in report["quantization"].items():
         W = m.params[f"{layer}.W"]
         assert np.unique(W[W != 0]).size <= 2 ** q["bits"], layer
     acc = m.accuracy(mnist[2], mnist[3])
-    assert acc == report["accuracy"]["after_retraining"]
+    assert acc == report["accuracy"]["after_retraining"] and acc >= 0.991
     packed = ROOT / "models" / "lenet5-admm-quantized.mpk"
     back = unpack(packed)
     for k, v in m.params.items():

@@ -72,8 +72,10 @@ for p in (2, 3, 5):
 # - **sparse VD + ADMM**: the rounds of `lenet5-relu-250x-vd`, which made `models/lenet5-admm-250x.npz`:
 #   sparse variational dropout (Molchanov et al. 2017) drops the weights whose noise swamps them, then one ADMM
 #   round takes the survivors to 1,722 (its baseline: magnitude pruning of the sparse VD model);
-# - **ADMM + quantization**: the last round of `lenet5-relu-250x-quantized`, at its weight-bits ratio
-#   (non-zeros x bits against 430,500 x 32, how the papers count) and at its file-on-disk ratio;
+# - **ADMM + quantization**: the last round of `lenet5-relu-205x-vd-quantized`, which made
+#   `models/lenet5-admm-quantized.npz` (sparse VD, one ADMM round to 2,100 weights, then a round whose Z-step
+#   projects onto sparsity + levels), at its weight-bits ratio (non-zeros x bits against 430,500 x 32, how the
+#   papers count) and at its file-on-disk ratio;
 # - **ADMM + 1-bit quantization**: an experiment (`results/experiments/relu-71x-quant-X1`) that quantizes the
 #   71x model of round 1 to the sign and a per-layer scale (conv1: 6 bits), for the fewest bits.
 
@@ -88,7 +90,7 @@ def report(name):
 one = report("lenet5-relu-71x")
 prog = report("lenet5-relu-250x")
 vd = report("lenet5-relu-250x-vd")
-quant = report("lenet5-relu-250x-quantized")
+quant = report("lenet5-relu-205x-vd-quantized")
 one_bit = report("experiments/relu-71x-quant-X1")
 with open(repo_file("results/sweep-budgets/sweep.csv")) as f:
     sweep = [r for r in csv.DictReader(f) if r["seed"] == "0"]
