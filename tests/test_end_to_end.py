@@ -78,21 +78,26 @@ def test_demo_primal_residual_falls_in_every_layer(tmp_path):
         assert len(r) == 10 and r[-1] < r[0], (layer, r)
 
 
+def run_preset_as_committed(preset, last_round, out):
+    """Run ``preset`` without the baseline into ``out`` in a fresh process, in the thread setting its committed
+    run recorded (results/<preset>/<last_round>/run.json); returns ``out``."""
+    import os
+    import subprocess
+    import sys
+    threads = json.loads((ROOT / "results" / preset / last_round / "run.json").read_text())["threads"]
+    env = dict(os.environ, MINADMM_WORKERS=str(threads["workers"]), OPENBLAS_NUM_THREADS=str(threads["blas_threads"]),
+               NUMBA_NUM_THREADS=str(threads["numba_threads"]))
+    subprocess.run([sys.executable, "-m", "minadmm", "prune", "--preset", preset, "--no-baseline", "--out", str(out)],
+                   env=env, check=True)
+    return out
+
+
 @pytest.mark.slow
 def test_250x_preset_reproduces_the_committed_model(tmp_path):
     """``lenet5-relu-250x-vd`` without the baseline (sparse VD, then one ADMM round; about 40 minutes on 2 cores):
     at most 1,722 weights, and on a machine of the project's kind, in the thread setting of the committed run
     (its run.json), the committed model's accuracies and bits."""
-    import os
-    import subprocess
-    import sys
-    out = tmp_path / "run"
-    committed_run = json.loads((ROOT / "results" / "lenet5-relu-250x-vd" / "round2" / "run.json").read_text())
-    threads = committed_run["threads"]
-    env = dict(os.environ, MINADMM_WORKERS=str(threads["workers"]), OPENBLAS_NUM_THREADS=str(threads["blas_threads"]),
-               NUMBA_NUM_THREADS=str(threads["numba_threads"]))
-    subprocess.run([sys.executable, "-m", "minadmm", "prune", "--preset", "lenet5-relu-250x-vd", "--no-baseline",
-                    "--out", str(out)], env=env, check=True)
+    out = run_preset_as_committed("lenet5-relu-250x-vd", "round2", tmp_path / "run")
     report = json.loads((out / "report.json").read_text())
     assert report["kept"] <= 1722
     committed = json.loads((ROOT / "results" / "lenet5-relu-250x-vd" / "report.json").read_text())
@@ -100,3 +105,18 @@ def test_250x_preset_reproduces_the_committed_model(tmp_path):
     reproduced, model = load_model(out / "model.npz"), load_model(ROOT / "models" / "lenet5-admm-250x.npz")
     for k in model.params:
         np.testing.assert_array_equal(reproduced.params[k], model.params[k], err_msg=k)
+
+
+@pytest.mark.slow
+def test_quantized_preset_reproduces_the_committed_model(tmp_path):
+    """``lenet5-relu-205x-vd-quantized`` without the baseline (sparse VD, ADMM to 2,100 weights, then ADMM onto
+    sparsity + levels; about 65 minutes on one core): each round's accuracies, and on a machine of the
+    project's kind, in the thread setting of the committed run, the committed model's bits and packed file."""
+    out = run_preset_as_committed("lenet5-relu-205x-vd-quantized", "round3", tmp_path / "run")
+    report = json.loads((out / "report.json").read_text())
+    committed = json.loads((ROOT / "results" / "lenet5-relu-205x-vd-quantized" / "report.json").read_text())
+    assert [r["accuracy"] for r in report["rounds"]] == [r["accuracy"] for r in committed["rounds"]]
+    reproduced, model = load_model(out / "model.npz"), load_model(ROOT / "models" / "lenet5-admm-quantized.npz")
+    for k in model.params:
+        np.testing.assert_array_equal(reproduced.params[k], model.params[k], err_msg=k)
+    assert (out / "round3" / "model.mpk").read_bytes() == (ROOT / "models" / "lenet5-admm-quantized.mpk").read_bytes()
