@@ -281,6 +281,24 @@ def test_run_records_its_threads_and_warns_when_resumed_in_another_setting(tmp_p
     assert not [m for m in messages if m.startswith("warning:")]
 
 
+def test_run_records_its_platform_and_warns_when_resumed_on_another(tmp_path, mnist):
+    """run.json and the report record the platform (CPU, BLAS build, versions: they fix the bits too); resuming
+    an unfinished round that started on another platform says what changed."""
+    from minadmm.pipeline.run import run_plan
+    from minadmm.train.parallel import platform_setting
+    out, plan = interrupted_round(tmp_path, mnist, admm_iters=2, retrain_epochs=0, after_iteration=1)
+    run = json.loads((out / "run.json").read_text())
+    assert run["platform"] == platform_setting() and set(run["platform"]) == {"cpu", "blas", "numpy", "numba", "python"}
+    run["platform"] = {**run["platform"], "cpu": "another CPU"}
+    (out / "run.json").write_text(json.dumps(run))
+    messages = []
+    report = run_plan(out, plan, mnist, resume=True, log=messages.append)
+    warnings = [m for m in messages if m.startswith("warning:")]
+    assert len(warnings) == 1 and "'another CPU' -> " + repr(platform_setting()["cpu"]) in warnings[0]
+    assert report["platform"]["cpu"] == "another CPU"  # the platform the run started on
+    assert "Platform (another CPU" in (out / "report.md").read_text()
+
+
 def test_diverging_run_stops_with_advice(tmp_path, capsys, mnist):
     out = tmp_path / "run"
     code = main(["prune", "--preset", "lenet5-71x", "--quick", "--from", str(ROOT_MODELS / "lenet5-dense.npz"),

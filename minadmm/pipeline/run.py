@@ -31,7 +31,7 @@ from ..sparse.packed import pack, unpack
 from ..report.plots import plot_accuracy, plot_residuals, plot_sparse_vd, plot_sparsity
 from ..report.report import build_report, rounds_markdown, write_report
 from ..train.fit import TrainConfig, fit
-from ..train.parallel import thread_mismatch, thread_setting
+from ..train.parallel import platform_mismatch, platform_setting, thread_mismatch, thread_setting
 from ..train.records import checkpointed_seconds, load_history
 
 QUICK = {"train": 6000, "test": 2000}  # --quick: the data subset ...
@@ -64,15 +64,19 @@ def resumed_run(out, log):
     if not (out / "run.json").exists():
         return None
     run = json.loads((out / "run.json").read_text())
-    if not (out / "report.json").exists() and (warning := thread_mismatch(run.get("threads"), thread_setting())):
-        log(warning)
+    if not (out / "report.json").exists():
+        for warning in (thread_mismatch(run.get("threads"), thread_setting()),
+                        platform_mismatch(run.get("platform"), platform_setting())):
+            if warning:
+                log(warning)
     return run
 
 
 def new_run(out, run):
-    """``run`` with the thread setting and empty stage times, written to ``out``/run.json (``out`` made)."""
+    """``run`` with the thread setting, the platform and empty stage times, written to ``out``/run.json
+    (``out`` made)."""
     out.mkdir(parents=True, exist_ok=True)
-    run = {**run, "threads": thread_setting(), "seconds": {}}
+    run = {**run, "threads": thread_setting(), "platform": platform_setting(), "seconds": {}}
     (out / "run.json").write_text(json.dumps(run, indent=1))
     return run
 
@@ -179,7 +183,7 @@ def prune_round(out, arch, keep, cfg: PruneConfig, data, dense_path=None, teache
     report = build_report(model, kept, accuracies, stage_seconds, run["config"], run["command"], baseline_acc,
                           admm_rows=admm_rows, val_accuracies=val_accuracies or None)
     report["quick"] = run["quick"]
-    report["threads"] = run.get("threads")
+    report["threads"], report["platform"] = run.get("threads"), run.get("platform")
     if any(structure_of(t) is not None and structure_of(t).shrinks for t in keep.values()):
         report["shrunk"] = shrink_and_check(model, out / "model_small.npz", Xt, yt)
     if cfg.quant_bits:
@@ -232,7 +236,7 @@ def sparse_vd_round(out, arch, cfg: SparseVDConfig, data, dense_path=None, quick
     kept = {name: int(np.count_nonzero(model[name].params["W"])) for name in model.weight_names()}
     report = build_report(model, kept, accuracies, {**seconds, "total_this_process": time.perf_counter() - t_start},
                           run["config"], run["command"], val_accuracies=val_accuracies or None)
-    report.update(kind="sparse_vd", quick=run["quick"], threads=run.get("threads"))
+    report.update(kind="sparse_vd", quick=run["quick"], threads=run.get("threads"), platform=run.get("platform"))
     plot_sparse_vd(history, out / "sparse_vd.png")
     write_report(report, out)
     log(f"sparse VD model {out / 'model.npz'}: {report['kept']:,} of {report['weights']:,} weights kept "

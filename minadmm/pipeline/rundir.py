@@ -1,7 +1,8 @@
 """The run directory: what minadmm writes there, and when it may write there.
 
     plan.json                the resolved recipe: preset, rounds (targets and full configuration), command
-    run.json                 one round: architecture, targets, configuration, dense model, stage times
+    run.json                 one round: architecture, targets, configuration, dense model, stage times,
+                             threads and platform (CPU, BLAS build, versions: what fixes its bits)
     dense.npz                the round's starting model
     history_admm.csv/.json   one row per ADMM iteration and layer; admm_checkpoint.npz after each iteration
     admm_model.npz           W after the last ADMM iteration (before hard pruning)

@@ -105,6 +105,10 @@ def to_markdown(report):
         t = report["threads"]
         lines += ["", f"Threads (the floating-point order: another setting gives other bits): {t['workers']} gradient "
                       f"workers, {t['blas_threads']} BLAS, {t['numba_threads']} numba."]
+    if report.get("platform"):
+        p = report["platform"]
+        lines += ["", f"Platform (another CPU or BLAS build may give other bits): {p['cpu']}; BLAS {p['blas']}; "
+                      f"numpy {p['numpy']}, numba {p['numba']}, Python {p['python']}."]
     lines += ["", "| stage | seconds |", "|---|---:|"]
     lines += [f"| {k} | {v:.0f} |" for k, v in report["seconds"].items()]
     lines += ["", "Configuration:", "", "```json", json.dumps(report["config"], indent=1), "```", ""]

@@ -15,6 +15,7 @@ step from the model's own dropout RNG, so a run is reproducible and resumable fr
 from __future__ import annotations
 
 import os
+import platform
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -44,6 +45,33 @@ def thread_setting():
     blas = [p["num_threads"] for p in ThreadpoolController().info() if p["user_api"] == "blas"]
     return {"workers": default_workers(), "blas_threads": max(blas, default=1),
             "numba_threads": numba.get_num_threads()}
+
+
+def platform_setting():
+    """What else fixes a run's bits besides its threads: {"cpu": the processor's model name, "blas": the BLAS
+    library, its version and the kernels it chose for this CPU, "numpy", "numba", "python": versions}. The
+    same command, threads and platform give the same bits; another CPU or BLAS build may not (each pruning
+    round's run.json records it, so two runs that disagree can be told apart)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    blas = [f"{p.get('internal_api')} {p.get('version')} {p.get('architecture') or ''}".strip()
+            for p in ThreadpoolController().info() if p["user_api"] == "blas"]
+    return {"cpu": cpu, "blas": ", ".join(blas), "numpy": np.__version__, "numba": numba.__version__,
+            "python": platform.python_version()}
+
+
+def platform_mismatch(recorded, now):
+    """The message for resuming on another platform than the run started on (None if it is the same, or the
+    run recorded none)."""
+    if not recorded or recorded == now:
+        return None
+    changed = ", ".join(f"{k} {recorded.get(k)!r} -> {now.get(k)!r}" for k in now if recorded.get(k) != now.get(k))
+    return (f"warning: this run started on another platform ({changed}): the result may not equal an "
+            f"uninterrupted run bit for bit")
 
 
 def thread_mismatch(recorded, now):
