@@ -257,15 +257,18 @@ def test_interrupted_prune_resumes(tmp_path, mnist):
     assert report["seconds"]["admm"] >= first[1] + first[2] + rows[3]
 
 
-def test_run_records_its_threads_and_warns_when_resumed_in_another_setting(tmp_path, mnist, monkeypatch):
-    """run.json records the thread setting (it fixes the floating-point order); resuming an unfinished round
-    with another one says so, naming the setting that would reproduce the uninterrupted run."""
+def test_run_records_its_threads_and_platform_and_warns_when_resumed_in_another(tmp_path, mnist, monkeypatch):
+    """run.json records the thread setting (it fixes the floating-point order) and the platform (CPU, BLAS
+    build, versions: they fix the bits too); resuming an unfinished round with another thread setting says so,
+    naming the setting that would reproduce the uninterrupted run, and on another platform says what changed."""
     from minadmm.pipeline.run import run_plan
-    from minadmm.train.parallel import thread_setting
+    from minadmm.train.parallel import platform_setting, thread_setting
     monkeypatch.setenv("MINADMM_WORKERS", "2")
     out, plan = interrupted_round(tmp_path, mnist, admm_iters=2, retrain_epochs=0, after_iteration=1)
-    recorded = json.loads((out / "run.json").read_text())["threads"]
+    run = json.loads((out / "run.json").read_text())
+    recorded = run["threads"]
     assert recorded == thread_setting() and recorded["workers"] == 2
+    assert run["platform"] == platform_setting() and set(run["platform"]) == {"cpu", "blas", "numpy", "numba", "python"}
     monkeypatch.setenv("MINADMM_WORKERS", "1")
     messages = []
     report = run_plan(out, plan, mnist, resume=True, log=messages.append)
@@ -274,29 +277,16 @@ def test_run_records_its_threads_and_warns_when_resumed_in_another_setting(tmp_p
     assert "MINADMM_WORKERS=2" in warnings[0]
     assert report["threads"] == recorded
     assert "2 gradient workers" in (out / "report.md").read_text()
+    assert "Platform (another CPU" in (out / "report.md").read_text()
     messages.clear()
-    monkeypatch.setenv("MINADMM_WORKERS", "2")
+    monkeypatch.setenv("MINADMM_WORKERS", "2")  # the threads it started with, on another CPU
     (out / "report.json").unlink()
-    run_plan(out, plan, mnist, resume=True, log=messages.append)
-    assert not [m for m in messages if m.startswith("warning:")]
-
-
-def test_run_records_its_platform_and_warns_when_resumed_on_another(tmp_path, mnist):
-    """run.json and the report record the platform (CPU, BLAS build, versions: they fix the bits too); resuming
-    an unfinished round that started on another platform says what changed."""
-    from minadmm.pipeline.run import run_plan
-    from minadmm.train.parallel import platform_setting
-    out, plan = interrupted_round(tmp_path, mnist, admm_iters=2, retrain_epochs=0, after_iteration=1)
     run = json.loads((out / "run.json").read_text())
-    assert run["platform"] == platform_setting() and set(run["platform"]) == {"cpu", "blas", "numpy", "numba", "python"}
-    run["platform"] = {**run["platform"], "cpu": "another CPU"}
-    (out / "run.json").write_text(json.dumps(run))
-    messages = []
+    (out / "run.json").write_text(json.dumps({**run, "platform": {**run["platform"], "cpu": "another CPU"}}))
     report = run_plan(out, plan, mnist, resume=True, log=messages.append)
     warnings = [m for m in messages if m.startswith("warning:")]
     assert len(warnings) == 1 and "'another CPU' -> " + repr(platform_setting()["cpu"]) in warnings[0]
     assert report["platform"]["cpu"] == "another CPU"  # the platform the run started on
-    assert "Platform (another CPU" in (out / "report.md").read_text()
 
 
 def test_diverging_run_stops_with_advice(tmp_path, capsys, mnist):
