@@ -333,15 +333,22 @@ def converged_summary(report):
     return f"every layer, at k = {k}" if len(met) == len(conv) else f"{len(met)} of {len(conv)} layers by k = {k}"
 
 
+def round_settings(r):
+    """A round's every setting as a dict (its config, in a plan.json or a loaded preset, completed with the
+    defaults of its kind: SparseVDConfig for a sparse VD round, else PruneConfig)."""
+    from dataclasses import asdict, is_dataclass
+
+    from minadmm.pruning.config import PruneConfig
+    from minadmm.pruning.sparse_vd import SparseVDConfig
+    config = asdict(r["config"]) if is_dataclass(r["config"]) else r["config"]
+    return asdict((SparseVDConfig if r.get("kind") == "sparse_vd" else PruneConfig).from_dict(config))
+
+
 def preset_differences(plan):
     """How a multi-round run's plan.json departs from the preset it names, as the preset now stands:
     {round: {setting: value the run used}} (empty: it ran the preset; the seed, set by --seed, is not a
     difference), or None if the rounds differ in number, kind or targets."""
-    from dataclasses import asdict
-
     from minadmm.pipeline.presets import load_preset, preset_names
-    from minadmm.pruning.config import PruneConfig
-    from minadmm.pruning.sparse_vd import SparseVDConfig
     if plan.get("preset") not in preset_names():
         return None
     recipe = load_preset(plan["preset"])["rounds"]
@@ -351,17 +358,10 @@ def preset_differences(plan):
     for r, (ran, want) in enumerate(zip(plan["rounds"], recipe), 1):
         if ran.get("kind") != want.get("kind") or ran.get("keep") != want.get("keep"):
             return None
-        kind = SparseVDConfig if want.get("kind") == "sparse_vd" else PruneConfig
-        used, given = asdict(kind.from_dict(ran["config"])), {**asdict(want["config"]), "seed": ran["config"].get("seed", 0)}
+        used, given = round_settings(ran), {**round_settings(want), "seed": ran["config"].get("seed", 0)}
         if diff := {k: v for k, v in used.items() if given.get(k) != v}:
             out[r] = diff
     return out
-
-
-def runs_the_preset(plan):
-    """Whether a multi-round run's plan.json ran a preset as the preset now stands (same rounds, every
-    setting equal), so that ``minadmm prune --preset NAME`` is its command."""
-    return preset_differences(plan) == {}
 
 
 def experiments_table():
@@ -434,16 +434,9 @@ def bench_table():
 
 def shared_rounds(plan, other):
     """How many leading rounds ``plan`` has in common with ``other`` (the same kind, targets and configuration)."""
-    from minadmm.pruning.config import PruneConfig
-    from minadmm.pruning.sparse_vd import SparseVDConfig
     n = 0
     for a, b in zip(plan["rounds"], other["rounds"]):
-        if a.get("kind") != b.get("kind"):
-            break
-        if a.get("kind") == "sparse_vd":
-            if SparseVDConfig.from_dict(a["config"]) != SparseVDConfig.from_dict(b["config"]):
-                break
-        elif a["keep"] != b["keep"] or PruneConfig(**a["config"]) != PruneConfig(**b["config"]):
+        if a.get("kind") != b.get("kind") or a.get("keep") != b.get("keep") or round_settings(a) != round_settings(b):
             break
         n += 1
     return n
